@@ -1,0 +1,1 @@
+"""guarantee_sim: an exploratory agent-based model of post-ceasefire security guarantees for Ukraine."""

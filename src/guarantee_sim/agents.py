@@ -1,0 +1,195 @@
+"""Mesa agents: coalition states (the United States among them), Ukraine and the ceasefire violator.
+
+Agents decide; the model (``model.py``) orchestrates time. Each decision reads its own
+random stream position (state × support type), so a lever that changes one decision never
+reshuffles another.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import mesa
+import numpy as np
+from scipy import special
+
+from .breaches import Breach, BreachKind
+from .triggers import SUPPORT_TYPES
+
+TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
+
+
+class SupportStatus(enum.Enum):
+    """Where one state's commitment of one support type stands."""
+
+    NOT_COMMITTED = "not committed"
+    COMMITTED = "committed"
+    DECIDING = "deciding"
+    APPROVED = "approved"
+    DELIVERING = "delivering"
+    DECLINED = "declined"
+
+
+def joining_thresholds(scenario, streams) -> np.ndarray:
+    """Granovetter thresholds: fixed where the roster sets one, else normal, clipped to [0, 1]."""
+    n = len(scenario.states)
+    if not scenario.cascade:
+        return np.zeros(n)
+    u = streams.uniforms("threshold").span(0, n)
+    drawn = np.clip(scenario.threshold_mean + scenario.threshold_sd * special.ndtri(u), 0.0, 1.0)
+    fixed = [p.threshold for p in scenario.states]
+    return np.array([d if f is None else f for d, f in zip(drawn, fixed)], dtype=float)
+
+
+class CoalitionState(mesa.Agent):
+    """A coalition member: its legal regime, commitments, joining threshold and conditionality."""
+
+    def __init__(self, model, profile, index: int, threshold: float):
+        super().__init__(model)
+        self.profile = profile
+        self.index = index
+        self.name = profile.name
+        self.threshold = threshold
+        streams = model.streams
+        self._u_follow = streams.uniforms("follow_through", len(SUPPORT_TYPES))
+        self._u_delay = streams.uniforms("approval_delay", len(SUPPORT_TYPES))
+        self._u_pass = streams.uniforms("approval_pass", len(SUPPORT_TYPES))
+        self._u_deliver = streams.uniforms("delivery_delay", len(SUPPORT_TYPES))
+        self.status = {
+            t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED
+            for t in SUPPORT_TYPES
+        }
+        self.reason: dict[str, str] = {}
+        self.approved_day: dict[str, float] = {}
+        self.delivery_day: dict[str, float] = {}
+
+    def binding(self, stype: str) -> bool:
+        s = self.model.scenario
+        if self.profile.is_us and s.us_role != "binding":
+            return False
+        return s.support[stype].binding
+
+    def consider(self, stype: str) -> None:
+        """The coalition asks: will this state honour its commitment of ``stype``?"""
+        if self.status[stype] is not SupportStatus.COMMITTED:
+            return
+        s = self.model.scenario
+        if stype == "diplomatic" and s.unsc_referral:
+            self._decline(stype, "referred to the UN Security Council, where the violator vetoes")
+        elif self._u_follow(self.index, TYPE_INDEX[stype]) >= s.support[stype].follow_through:
+            self._decline(stype, "did not follow through")
+        else:
+            self.status[stype] = SupportStatus.DECIDING
+            self.reason[stype] = "willing; waiting for its conditions"
+
+    def ready(self, stype: str, acting_share: float, us_acting: bool) -> bool:
+        """Has the state's joining threshold and US conditionality been met?"""
+        s = self.model.scenario
+        if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us and not us_acting:
+            self.reason[stype] = "waiting for the United States to act"
+            return False
+        if acting_share + 1e-12 < self.threshold:
+            self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition acts"
+            return False
+        return True
+
+    def procedure(self, stype: str) -> str:
+        s = self.model.scenario
+        if stype == "economic" and s.eu_sanctions and self.profile.eu:
+            return "eu_package"
+        if s.support[stype].national_procedure:
+            return self.profile.regime
+        return "executive" if "executive" in s.regimes else self.profile.regime
+
+    def approval(self, stype: str) -> tuple[float, bool]:
+        """(delay in days, approved?) under the state's procedure for ``stype``."""
+        regime = self.model.scenario.regimes[self.procedure(stype)]
+        k = TYPE_INDEX[stype]
+        delay = regime.delay.from_uniform(self._u_delay(self.index, k))
+        return delay, self._u_pass(self.index, k) < regime.approval_probability
+
+    def delivery_delay(self, stype: str) -> float:
+        delay = self.model.scenario.support[stype].delivery_delay
+        return delay.from_uniform(self._u_deliver(self.index, TYPE_INDEX[stype]))
+
+    def _decline(self, stype: str, why: str) -> None:
+        self.status[stype] = SupportStatus.DECLINED
+        self.reason[stype] = why
+
+    def decline(self, stype: str, why: str) -> None:
+        self._decline(stype, why)
+
+    def approve(self, stype: str, day: float) -> None:
+        self.status[stype] = SupportStatus.APPROVED
+        self.approved_day[stype] = day
+        self.reason[stype] = f"approved ({self.procedure(stype).replace('_', ' ')})"
+
+    def deliver(self, stype: str, day: float) -> None:
+        self.status[stype] = SupportStatus.DELIVERING
+        self.delivery_day[stype] = day
+        self.reason[stype] = "delivering"
+
+    @property
+    def acting(self) -> bool:
+        return any(v in (SupportStatus.APPROVED, SupportStatus.DELIVERING) for v in self.status.values())
+
+
+class Ukraine(mesa.Agent):
+    """Reports the breaches it suffers, invokes the guarantees, and holds the line meanwhile.
+
+    Defensive capacity grows with ongoing support (defence packages, financing, depot access,
+    fortifications) and is drawn down by attacks; it sets how long Ukraine can hold against a
+    major offensive before coalition military support must arrive.
+    """
+
+    def __init__(self, model):
+        super().__init__(model)
+        self._u_report = model.streams.uniforms("ukraine_report")
+        self._u_delay = model.streams.uniforms("ukraine_report_delay")
+        self._u_invoke = model.streams.uniforms("invocation")
+        self.damage = 0.0
+        self.offensive_day: float | None = None
+        self.holding_time: float | None = None
+
+    def report_day(self, breach: Breach) -> float | None:
+        s = self.model.scenario
+        if self._u_report(breach.index) >= s.ukraine_recall:
+            return None
+        return breach.day + s.ukraine_report_delay.from_uniform(self._u_delay(breach.index))
+
+    def invocation_delay(self, tier: int) -> float:
+        return self.model.scenario.invocation_delay.from_uniform(self._u_invoke(tier))
+
+    def capacity(self, day: float) -> float:
+        s = self.model.scenario
+        return max(0.0, s.initial_capacity + s.support_growth * day - self.damage)
+
+    def suffer(self, breach: Breach) -> None:
+        if breach.kind is BreachKind.ARMED_ATTACK and self.offensive_day is None:
+            self.offensive_day = breach.day
+            self.holding_time = self.model.scenario.holding_days * self.capacity(breach.day)
+        self.damage += self.model.scenario.damage_per_severity * breach.severity
+
+
+class Violator(mesa.Agent):
+    """The ceasefire violator: its breach pattern is a strategy object from the registry."""
+
+    def __init__(self, model, pattern):
+        super().__init__(model)
+        self.pattern = pattern
+
+    def plan(self) -> list[Breach]:
+        return self.pattern.plan()
+
+    def act(self, breach: Breach) -> tuple[bool, Breach | None]:
+        """Carry out (or call off) a planned incident; adaptive patterns then plan the next."""
+        if not self.pattern.adaptive:
+            return True, None
+        happens = self.pattern.allows(breach)
+        return happens, self.pattern.next_after(breach)
+
+    def learn_finding(self, breach: Breach | None, attributed: bool, day: float) -> None:
+        self.pattern.observe_finding(breach, attributed, day)
+
+    def learn_activation(self, day: float) -> None:
+        self.pattern.observe_activation(day)

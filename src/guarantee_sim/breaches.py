@@ -1,0 +1,426 @@
+"""Ceasefire breaches and the breach patterns that generate them.
+
+A pattern is a strategy class in ``BREACH_PATTERNS`` (Axelrod-style: a name, a ``Params``
+dataclass and a ``classifier``). Non-adaptive patterns plan every incident at day 0 from
+their own random stream, so the incident list never depends on any other lever; adaptive
+patterns plan one incident at a time and watch the coalition's responses.
+
+Chronic low-level fire is aggregated: one incident per kind and day carrying a ``count``
+of violations, thinned binomially by the monitoring mechanism, never one event per shot.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ConfigError
+from .registry import Registry, param
+
+
+class BreachKind(enum.Enum):
+    """Kinds of incident, with default severity (1-5) and deniability (0-1) [E]."""
+
+    SMALL_ARMS = ("small_arms", 1.0, 0.3)
+    ARTILLERY = ("artillery", 2.0, 0.2)
+    DRONE_MISSILE = ("drone_missile", 3.0, 0.2)
+    HYBRID = ("hybrid", 2.0, 0.7)
+    GROUND_INCURSION = ("ground_incursion", 4.0, 0.1)
+    ARMED_ATTACK = ("armed_attack", 5.0, 0.0)
+
+    def __init__(self, key: str, severity: float, deniability: float):
+        self.key = key
+        self.default_severity = severity
+        self.default_deniability = deniability
+
+    @classmethod
+    def parse(cls, value: str, key: str) -> "BreachKind":
+        for kind in cls:
+            if kind.key == value:
+                return kind
+        raise ConfigError(key, f"unknown breach kind {value!r}", ", ".join(k.key for k in cls))
+
+
+KIND_KEYS = [k.key for k in BreachKind]
+
+
+@dataclass(slots=True)
+class Breach:
+    """One incident: a single violation, or one kind's aggregated violations of one day."""
+
+    day: float
+    kind: BreachKind
+    severity: float
+    deniability: float
+    count: int = 1
+    targets_force: bool = False
+    index: int = -1
+
+
+BREACH_PATTERNS: Registry[type["BreachPattern"]] = Registry("breach pattern")
+
+
+class BreachPattern:
+    """Base strategy. Subclasses plan incidents; adaptive ones also react to responses."""
+
+    name = "pattern"
+    classifier: dict = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False}
+    Params: type
+
+    def __init__(self, params, horizon: float, rng: np.random.Generator, hazard_multiplier: float = 1.0):
+        self.params = params
+        self.horizon = horizon
+        self.rng = rng
+        self.hazard = hazard_multiplier
+        self.deterred = False
+
+    @property
+    def adaptive(self) -> bool:
+        return self.classifier["adaptive"]
+
+    @property
+    def coverage(self) -> float:
+        """Share of the monitoring coverage the violator leaves intact."""
+        return getattr(self.params, "coverage", 1.0)
+
+    def plan(self) -> list[Breach]:
+        """Incidents known at day 0 (for non-adaptive patterns: all of them)."""
+        return []
+
+    def next_after(self, breach: Breach) -> Breach | None:
+        """Adaptive patterns: the next attempted incident once ``breach`` has happened."""
+        return None
+
+    def allows(self, breach: Breach) -> bool:
+        """Adaptive patterns may call off a planned incident (pause, deterrence)."""
+        return True
+
+    def observe_finding(self, breach: Breach | None, attributed: bool, day: float) -> None:
+        """Adaptive patterns learn of the commission's findings."""
+
+    def observe_activation(self, day: float) -> None:
+        """Adaptive patterns learn that binding support has activated."""
+
+    # helpers for subclasses -------------------------------------------------------------
+    def _poisson_times(self, rate: float, start: float = 0.0, end: float | None = None) -> np.ndarray:
+        end = self.horizon if end is None else end
+        if rate <= 0 or end <= start:
+            return np.empty(0)
+        n = self.rng.poisson(rate * (end - start))
+        return np.sort(self.rng.uniform(start, end, n))
+
+    def _incident(self, day: float, kind: BreachKind, severity=None, deniability=None, count: int = 1) -> Breach:
+        return Breach(
+            day=float(day),
+            kind=kind,
+            severity=kind.default_severity if severity is None else float(severity),
+            deniability=kind.default_deniability if deniability is None else float(deniability),
+            count=int(count),
+        )
+
+
+def _check_kinds(mapping: dict, key: str) -> None:
+    for name, value in mapping.items():
+        BreachKind.parse(name, f"{key}.{name}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{key}.{name}", f"expected a rate >= 0, got {value!r}", "a non-negative number")
+
+
+@BREACH_PATTERNS.register("compliant")
+class Compliant(BreachPattern):
+    """No real breaches: what remains are the monitoring's false alarms."""
+
+    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False}
+
+    @dataclass(frozen=True)
+    class Params:
+        pass
+
+
+@BREACH_PATTERNS.register("poisson")
+class PoissonPattern(BreachPattern):
+    """One kind at a fixed rate, severity and deniability: the analytic special case."""
+
+    @dataclass(frozen=True)
+    class Params:
+        rate: float = param(0.02, "per day", "incidents per day")
+        kind: str = param("artillery", None, "breach kind")
+        severity: float = param(2.0, "non-negative")
+        deniability: float = param(0.0, "probability")
+
+        def __post_init__(self):
+            BreachKind.parse(self.kind, "breach.params.kind")
+
+    def plan(self) -> list[Breach]:
+        p = self.params
+        kind = BreachKind.parse(p.kind, "breach.params.kind")
+        return [self._incident(t, kind, p.severity, p.deniability) for t in self._poisson_times(p.rate)]
+
+
+@BREACH_PATTERNS.register("sporadic")
+class Sporadic(BreachPattern):
+    """A ceasefire that mostly holds: independent incidents of each kind at low rates [E].
+
+    The escalation hazard (ground incursions, armed attack) is scaled by the multinational
+    force's reassurance multiplier.
+    """
+
+    @dataclass(frozen=True)
+    class Params:
+        rates: dict = param(
+            {
+                "small_arms": 0.05,
+                "artillery": 0.03,
+                "drone_missile": 0.01,
+                "hybrid": 0.01,
+                "ground_incursion": 0.003,
+                "armed_attack": 0.002,
+            },
+            "per day",
+            "incidents per day by kind [E]",
+        )
+        escalation_kinds: list = param(["ground_incursion", "armed_attack"], None)
+
+        def __post_init__(self):
+            _check_kinds(self.rates, "breach.params.rates")
+            for k in self.escalation_kinds:
+                BreachKind.parse(k, "breach.params.escalation_kinds")
+
+    def plan(self) -> list[Breach]:
+        out = []
+        escalation = set(self.params.escalation_kinds)
+        for name, rate in self.params.rates.items():
+            kind = BreachKind.parse(name, "breach.params.rates")
+            rate = rate * (self.hazard if name in escalation else 1.0)
+            out += [self._incident(t, kind) for t in self._poisson_times(rate)]
+        return out
+
+
+@BREACH_PATTERNS.register("chronic")
+class Chronic(BreachPattern):
+    """Minsk-like low-level fire: a truce that breaks down, then daily violations in the hundreds.
+
+    Defaults: 1,100 violations a day [S: OSCE SMM, ~400,000 in 2017], half of them explosions
+    [S: SMM daily reports], truce half-life 14 days [S: Hug (SMM) 2018]. Each day gives one
+    aggregated incident per kind.
+    """
+
+    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": True}
+
+    @dataclass(frozen=True)
+    class Params:
+        daily_violations: float = param(1100.0, "non-negative", "mean violations per day once the truce has broken")
+        explosion_share: float = param(0.5, "probability", "share of violations that are explosions")
+        truce_half_life: float = param(14.0, "days", "half-life of the initial truce")
+        escalation_rate: float = param(0.002, "per day", "rate of ground incursions and armed attacks")
+
+    def plan(self) -> list[Breach]:
+        p = self.params
+        rate = math.log(2) / p.truce_half_life if p.truce_half_life > 0 else math.inf
+        start = self.rng.exponential(1 / rate) if rate < math.inf else 0.0
+        first = int(math.floor(start))
+        days = np.arange(first, int(math.ceil(self.horizon)))
+        counts = self.rng.poisson(p.daily_violations, size=len(days))
+        explosions = self.rng.binomial(counts, p.explosion_share)
+        out = []
+        for day, n, ex in zip(days, counts, explosions):
+            t = max(float(day), start) + 0.5 if day == first else float(day) + 0.5
+            if t > self.horizon:
+                continue
+            if ex:
+                out.append(self._incident(t, BreachKind.ARTILLERY, count=int(ex)))
+            if n - ex:
+                out.append(self._incident(t, BreachKind.SMALL_ARMS, count=int(n - ex)))
+        rate_esc = p.escalation_rate * self.hazard
+        out += [self._incident(t, BreachKind.GROUND_INCURSION) for t in self._poisson_times(rate_esc / 2, start)]
+        out += [self._incident(t, BreachKind.ARMED_ATTACK) for t in self._poisson_times(rate_esc / 2, start)]
+        return out
+
+
+@BREACH_PATTERNS.register("salami")
+class Salami(BreachPattern):
+    """Slowly escalating severity: each step a little worse and a little less deniable [E]."""
+
+    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": False}
+
+    @dataclass(frozen=True)
+    class Params:
+        rate: float = param(0.1, "per day", "incidents per day")
+        start_severity: float = param(1.0, "non-negative")
+        step_days: float = param(45.0, "positive", "days per one-point rise in severity (before reassurance)")
+        max_severity: float = param(5.0, "non-negative")
+
+    _ladder = [
+        BreachKind.SMALL_ARMS,
+        BreachKind.ARTILLERY,
+        BreachKind.DRONE_MISSILE,
+        BreachKind.GROUND_INCURSION,
+        BreachKind.ARMED_ATTACK,
+    ]
+
+    def plan(self) -> list[Breach]:
+        p = self.params
+        step = p.step_days / max(self.hazard, 1e-9)
+        out = []
+        for t in self._poisson_times(p.rate):
+            severity = min(p.start_severity + t / step, p.max_severity)
+            kind = self._ladder[min(int(severity) - 1, 4) if severity >= 1 else 0]
+            out.append(self._incident(t, kind, severity=severity))
+        return out
+
+
+@BREACH_PATTERNS.register("hybrid")
+class Hybrid(BreachPattern):
+    """Deniable sabotage, cyber and drone incidents; the violator restricts monitoring coverage [E]."""
+
+    classifier = {"adaptive": False, "deniable": True, "escalating": False, "aggregated": False}
+
+    @dataclass(frozen=True)
+    class Params:
+        rate: float = param(0.08, "per day", "incidents per day")
+        hybrid_share: float = param(0.7, "probability", "share that is sabotage/cyber (the rest drones)")
+        deniability: float = param(0.8, "probability", "how deniable each incident is")
+        coverage: float = param(0.7, "probability", "share of monitoring coverage left intact")
+
+    def plan(self) -> list[Breach]:
+        p = self.params
+        times = self._poisson_times(p.rate)
+        is_hybrid = self.rng.random(len(times)) < p.hybrid_share
+        return [
+            self._incident(t, BreachKind.HYBRID if h else BreachKind.DRONE_MISSILE, deniability=p.deniability)
+            for t, h in zip(times, is_hybrid)
+        ]
+
+
+@BREACH_PATTERNS.register("surge_offensive")
+class SurgeOffensive(BreachPattern):
+    """Quiet managed fire, a ×3–10 surge over 3–7 days, then a major offensive.
+
+    [S] OSCE SMM daily reports, February 2022: 870 (17 Feb), 1,566 (18 Feb), 1,710 (22 Feb)
+    violations before the invasion. The offensive is launched with a probability scaled by
+    the multinational force's reassurance multiplier.
+    """
+
+    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": True}
+
+    @dataclass(frozen=True)
+    class Params:
+        daily_violations: float = param(35.0, "non-negative", "managed-ceasefire violations per day [S]")
+        surge_start_low: float = param(60.0, "days")
+        surge_start_high: float = param(240.0, "days")
+        surge_factor_low: float = param(3.0, "positive")
+        surge_factor_high: float = param(10.0, "positive")
+        surge_days_low: float = param(3.0, "positive")
+        surge_days_high: float = param(7.0, "positive")
+        offensive_probability: float = param(0.8, "probability", "before reassurance [E]")
+
+    def plan(self) -> list[Breach]:
+        p = self.params
+        rng = self.rng
+        surge_start = rng.uniform(p.surge_start_low, p.surge_start_high)
+        factor = rng.uniform(p.surge_factor_low, p.surge_factor_high)
+        surge_days = round(rng.uniform(p.surge_days_low, p.surge_days_high))
+        launches = rng.random() < p.offensive_probability * self.hazard
+        offensive_day = surge_start + surge_days
+        days = np.arange(0, int(math.ceil(self.horizon)))
+        means = np.where((days >= surge_start) & (days < offensive_day), p.daily_violations * factor, p.daily_violations)
+        counts = rng.poisson(means)
+        explosions = rng.binomial(counts, 0.5)
+        out = []
+        for day, n, ex in zip(days, counts, explosions):
+            t = float(day) + 0.5
+            if t > self.horizon or (launches and t > offensive_day):
+                continue
+            if ex:
+                out.append(self._incident(t, BreachKind.ARTILLERY, count=int(ex)))
+            if n - ex:
+                out.append(self._incident(t, BreachKind.SMALL_ARMS, count=int(n - ex)))
+        if launches and offensive_day <= self.horizon:
+            out.append(self._incident(offensive_day, BreachKind.ARMED_ATTACK))
+        return out
+
+
+@BREACH_PATTERNS.register("adaptive_probe")
+class AdaptiveProbe(BreachPattern):
+    """Escalates while unanswered; stands down after a timely attributed response [E].
+
+    Each unanswered incident (no attributed finding within ``timely_days``) raises the next
+    incident's severity by one step; a timely attributed finding or an activation pauses the
+    probing for ``pause_days`` and lowers the level. Reaching level 5 is an armed attack.
+    """
+
+    classifier = {"adaptive": True, "deniable": False, "escalating": True, "aggregated": False}
+
+    @dataclass(frozen=True)
+    class Params:
+        rate: float = param(0.1, "per day", "probing incidents per day")
+        timely_days: float = param(21.0, "days", "a response within this many days counts as timely")
+        escalate_after: int = param(2, "positive", "unanswered incidents per escalation step")
+        pause_days: float = param(60.0, "days")
+
+    _ladder = Salami._ladder
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.level = 1
+        self.unanswered = 0
+        self.paused_until = -1.0
+        self.stand_downs = 0
+        self.launched_attack = False
+        self._open: list[Breach] = []
+
+    def _next(self, after: float) -> Breach | None:
+        rate = self.params.rate * (self.hazard if self.level >= 4 else 1.0)
+        if rate <= 0:
+            return None
+        t = max(after, self.paused_until) + self.rng.exponential(1 / rate)
+        if t > self.horizon:
+            return None
+        return self._incident(t, self._ladder[self.level - 1])
+
+    def plan(self) -> list[Breach]:
+        first = self._next(0.0)
+        return [first] if first else []
+
+    def next_after(self, breach: Breach) -> Breach | None:
+        if not self.allows(breach):
+            return self._next(breach.day)
+        # an earlier incident still unanswered after timely_days counts against the coalition
+        still_open = []
+        for b in self._open:
+            if breach.day - b.day > self.params.timely_days:
+                self.unanswered += 1
+            else:
+                still_open.append(b)
+        self._open = still_open + [breach]
+        if breach.kind is BreachKind.ARMED_ATTACK:
+            self.launched_attack = True
+            self.deterred = False
+        if self.unanswered >= self.params.escalate_after and self.level < 5:
+            self.level += 1
+            self.unanswered = 0
+        return self._next(breach.day)
+
+    def allows(self, breach: Breach) -> bool:
+        return breach.day >= self.paused_until
+
+    def _stand_down(self, day: float) -> None:
+        self.paused_until = day + self.params.pause_days
+        self.level = max(1, self.level - 1)
+        self.unanswered = 0
+        self._open = []
+        self.stand_downs += 1
+        if not self.launched_attack:
+            self.deterred = True
+
+    def observe_finding(self, breach: Breach | None, attributed: bool, day: float) -> None:
+        if breach is None or not attributed:
+            return
+        if day - breach.day <= self.params.timely_days:
+            self._stand_down(day)
+
+    def observe_activation(self, day: float) -> None:
+        self._stand_down(day)

@@ -1,0 +1,121 @@
+"""The special commission: investigates referred incidents, attributes them, and decides by a rule.
+
+Attribution has two parts. The investigation's evidence is conclusive with a probability
+that falls with the incident's deniability and is lower when only Ukraine reported it; then
+each member agrees with a probability that depends on whether the evidence is conclusive,
+and the decision rule (a registry entry) aggregates the votes. Votes are drawn per incident
+and member whatever the rule, so a stricter rule can only remove findings, never add them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .registry import Registry
+
+DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")
+
+
+class DecisionRule:
+    name = "rule"
+
+    @staticmethod
+    def decide(votes: np.ndarray, lead_index: int, qualified_share: float) -> bool:
+        raise NotImplementedError
+
+
+@DECISION_RULES.register("consensus")
+class Consensus(DecisionRule):
+    """Every member agrees (unanimity)."""
+
+    @staticmethod
+    def decide(votes, lead_index, qualified_share):
+        return bool(votes.all())
+
+
+@DECISION_RULES.register("unanimity")
+class Unanimity(Consensus):
+    """Another name for consensus."""
+
+
+@DECISION_RULES.register("qualified_majority")
+class QualifiedMajority(DecisionRule):
+    """At least ``qualified_share`` of the members agree."""
+
+    @staticmethod
+    def decide(votes, lead_index, qualified_share):
+        return bool(np.count_nonzero(votes) >= qualified_share * len(votes) - 1e-9)
+
+
+@DECISION_RULES.register("simple_majority")
+class SimpleMajority(DecisionRule):
+    """More than half of the members agree."""
+
+    @staticmethod
+    def decide(votes, lead_index, qualified_share):
+        return bool(np.count_nonzero(votes) * 2 > len(votes))
+
+
+@DECISION_RULES.register("lead_nation")
+class LeadNation(DecisionRule):
+    """The lead nation's view decides."""
+
+    @staticmethod
+    def decide(votes, lead_index, qualified_share):
+        return bool(votes[lead_index])
+
+
+@dataclass(slots=True)
+class Referral:
+    """An incident referred to the commission: a real breach or a false alarm."""
+
+    day: float
+    breach: object
+    false_alarm: bool
+    monitoring_evidence: bool
+    index: int
+
+
+class SpecialCommission:
+    """Model component: investigation time, attribution and the members' decision."""
+
+    def __init__(self, scenario, streams, members: list[str]):
+        self.s = scenario
+        self.members = members
+        self.lead_index = members.index(scenario.commission_lead) if scenario.commission_lead in members else 0
+        width = max(len(members), 1)
+        self._u = {
+            False: (streams.uniforms("investigation"), streams.uniforms("evidence"), streams.uniforms("votes", width)),
+            True: (
+                streams.uniforms("fa/investigation"),
+                streams.uniforms("fa/evidence"),
+                streams.uniforms("fa/votes", width),
+            ),
+        }
+        base = scenario.attribution_probability
+        if scenario.intelligence_sharing:
+            base = min(1.0, base + scenario.intelligence_attribution_boost)
+        self.base_attribution = base
+        self.open_investigations = 0
+
+    def investigation_time(self, referral: Referral) -> float:
+        u_inv, _, _ = self._u[referral.false_alarm]
+        return self.s.investigation_time.from_uniform(u_inv(referral.index))
+
+    def evidence_probability(self, referral: Referral) -> float:
+        if referral.false_alarm:
+            return self.base_attribution * self.s.false_alarm_attribution
+        q = self.base_attribution * (1.0 - referral.breach.deniability)
+        return q if referral.monitoring_evidence else q * self.s.ukraine_evidence_weight
+
+    def attribute(self, referral: Referral) -> tuple[bool, bool]:
+        """(conclusive evidence, attributed by the decision rule)."""
+        _, u_ev, u_votes = self._u[referral.false_alarm]
+        conclusive = u_ev(referral.index) < self.evidence_probability(referral)
+        if not self.members:
+            return conclusive, conclusive
+        p_agree = self.s.agree_if_conclusive if conclusive else self.s.agree_if_inconclusive
+        votes = u_votes.block(referral.index, len(self.members)) < p_agree
+        return conclusive, self.s.decision_rule.decide(votes, self.lead_index, self.s.qualified_share)

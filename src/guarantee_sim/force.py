@@ -1,0 +1,25 @@
+"""The multinational force: European-led contributions that reassure, and may act as a trip-wire."""
+
+from __future__ import annotations
+
+
+class MultinationalForce:
+    """Model component. Deployed when contributions reach the minimum viable size.
+
+    Its presence (with the monitoring and the commission) scales the violator's escalation
+    hazard by ``force.hazard_multiplier`` [S: Fortna 2003, 2004, peacekeepers cut the risk of
+    renewed war by 50-75%]; incidents of severity 3 or more hit it with probability
+    ``force.exposure`` [E], which a trip-wire trigger rule can count.
+    """
+
+    TRIP_WIRE_SEVERITY = 3.0
+
+    def __init__(self, scenario, streams):
+        self.troops = sum(s.force_troops for s in scenario.states)
+        self.deployed = scenario.force_deployed and self.troops >= scenario.force_min_troops
+        self.hazard_multiplier = scenario.force_hazard_multiplier if self.deployed else 1.0
+        self.exposure = scenario.force_exposure if self.deployed else 0.0
+        self._u = streams.uniforms("force_target")
+
+    def is_targeted(self, breach) -> bool:
+        return breach.severity >= self.TRIP_WIRE_SEVERITY and self._u(breach.index) < self.exposure

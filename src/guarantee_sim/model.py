@@ -1,0 +1,422 @@
+"""GuaranteeModel: how post-ceasefire security guarantees for Ukraine activate, or fail to.
+
+Built on the Coalition of the Willing's Paris statement of 6 January 2026: political and legal
+guarantees that come into force after a ceasefire, a US-led monitoring and verification
+mechanism, a special commission that investigates breaches, national legal procedures, a
+multinational force, a coordination cell in Paris, and binding commitments to military,
+intelligence, logistical, diplomatic and economic support if armed conflict resumes.
+Defaults and their sources: docs/parameters.md; the model in ODD form: docs/model.md.
+Exploratory, not predictive.
+
+Time is continuous (days since the ceasefire, day 0) and event-driven: a quiet day costs
+nothing. ``run()`` jumps from event to event; ``step()`` advances one day for Mesa tools and
+the dashboard. Both process the same events in the same order, so they give the same outcome.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from itertools import count
+from typing import Any, Callable
+
+import mesa
+import numpy as np
+
+from .agents import CoalitionState, SupportStatus, Ukraine, Violator, joining_thresholds
+from .breaches import Breach, BreachKind
+from .commission import Referral, SpecialCommission
+from .coordination import CoordinationCell
+from .force import MultinationalForce
+from .monitoring import MonitoringMechanism
+from .outcomes import Stage
+from .streams import RunStreams
+from .triggers import SUPPORT_TYPES, Finding
+
+DECISION_EVENTS = ("trigger", "invoked", "decide", "approval", "eu_package", "delivery")
+
+
+class GuaranteeModel(mesa.Model):
+    """One replication of one scenario.
+
+    Args:
+        scenario: a checked ``Scenario``; default: composed from ``overrides``.
+        overrides: Hydra overrides such as ``["breach=hybrid"]`` (used when no scenario is given).
+        seed / rng: the run's integer seed (``rng`` is accepted for Mesa's tools).
+        collect: keep a Mesa DataCollector updated on each ``step()``.
+        narrate: keep a plain-language log of the run (``self.story``).
+    """
+
+    def __init__(
+        self,
+        scenario=None,
+        overrides: tuple[str, ...] | list[str] | None = None,
+        seed: int | None = None,
+        rng: int | None = None,
+        collect: bool = True,
+        narrate: bool = False,
+    ):
+        if seed is None:
+            seed = rng if isinstance(rng, (int, np.integer)) else int(np.random.SeedSequence().entropy % 2**63)
+        seed = int(seed)
+        super().__init__(rng=seed)
+        if scenario is None:
+            from .config import load_scenario
+
+            scenario = load_scenario(tuple(overrides or ()))
+        self.scenario = s = scenario
+        self.seed = seed
+        self.streams = RunStreams(seed)
+        self.horizon = s.horizon
+        self.day = 0.0
+        self.narrate = narrate
+        self.story: list[tuple[float, str, str]] = []
+        self._queue: list = []
+        self._seq = count()
+        self._pending_decisions = 0
+
+        thresholds = joining_thresholds(s, self.streams)
+        self.coalition = [CoalitionState(self, p, i, float(thresholds[i])) for i, p in enumerate(s.states)]
+        self.us = next((a for a in self.coalition if a.profile.is_us), None)
+        self.ukraine = Ukraine(self)
+        self.force = MultinationalForce(s, self.streams)
+        pattern = s.breach_pattern(s.breach_params, s.horizon, self.streams.rng("breaches"), self.force.hazard_multiplier)
+        self.violator = Violator(self, pattern)
+        self.monitoring = MonitoringMechanism(s, self.streams, pattern.coverage)
+        members = [a.name for a in self.coalition if a.profile.commission_seat]
+        self.commission = SpecialCommission(s, self.streams, members)
+        self.coordination = CoordinationCell(s, self.streams)
+        self.tiers = [tier.rule.fresh() for tier in s.tiers]
+
+        # capacity bookkeeping per support type
+        cap = {t: np.array([a.profile.capacity[t] for a in self.coalition]) for t in SUPPORT_TYPES}
+        binding = {t: np.array([a.binding(t) for a in self.coalition]) for t in SUPPORT_TYPES}
+        self.committed = {t: float(cap[t].sum()) for t in SUPPORT_TYPES}
+        self.committed_binding = {t: float(cap[t][binding[t]].sum()) for t in SUPPORT_TYPES}
+        self.total_binding = sum(self.committed_binding.values())
+        self.approved_capacity = dict.fromkeys(SUPPORT_TYPES, 0.0)
+        self.delivering_capacity = dict.fromkeys(SUPPORT_TYPES, 0.0)
+        self.delivering_binding = dict.fromkeys(SUPPORT_TYPES, 0.0)
+        self.decided_types: list[str] = []
+        # willing states whose conditions do not hold yet, by support type, lowest threshold first
+        self.waiting: dict[str, list] = {t: [] for t in SUPPORT_TYPES}
+        self.waiting_for_us: list[tuple[CoalitionState, str]] = []
+        self.waiting_for_eu: list[tuple[CoalitionState, str]] = []
+        self.eu_package_adopted = False
+
+        # outcomes
+        self.n_breaches = 0
+        self.n_incidents = 0
+        self.breaches_by_kind = dict.fromkeys(BreachKind, 0)
+        self.n_detected = 0
+        self.n_reported_by_ukraine = 0
+        self.n_referred_real = 0
+        self.n_findings = 0
+        self.n_attributed = 0
+        self.n_false_alarms = 0
+        self.trigger_day: dict[str, float] = {}
+        self.trigger_false_alarm: dict[int, bool] = {}
+        self.activation_day_type: dict[str, float] = {}
+        self.activation_day: float = math.nan
+        self.tier_fired = [False] * len(self.tiers)
+
+        self._plan()
+        self.datacollector = None
+        if collect:
+            self.datacollector = mesa.DataCollector(
+                model_reporters={
+                    "day": "day",
+                    "breaches": "n_breaches",
+                    "detected": "n_detected",
+                    "attributed": "n_attributed",
+                    "states_acting": lambda m: sum(a.acting for a in m.coalition),
+                    "binding_share": lambda m: m.binding_share(),
+                }
+            )
+            self.datacollector.collect(self)
+
+    # scheduling -----------------------------------------------------------------------------
+    def _at(self, day: float, kind: str, handler: Callable, *args: Any) -> None:
+        if kind in DECISION_EVENTS:
+            self._pending_decisions += 1
+        heapq.heappush(self._queue, (day, next(self._seq), kind, handler, args))
+
+    def _advance(self, until: float) -> None:
+        q = self._queue
+        while q and q[0][0] <= until:
+            day, _, kind, handler, args = heapq.heappop(q)
+            if kind in DECISION_EVENTS:
+                self._pending_decisions -= 1
+            handler(day, *args)
+
+    def step(self) -> None:
+        """Advance one day (the dashboard and ``mesa.batch_run`` use this)."""
+        if not self.running:
+            return
+        self.day = min(self.day + 1.0, self.horizon)
+        self._advance(self.day)
+        if self.day >= self.horizon:
+            self.running = False
+        if self.datacollector is not None:
+            self.datacollector.collect(self)
+
+    def run(self) -> dict:
+        """Run to the horizon, event to event, and return the outcome row."""
+        self._advance(self.horizon)
+        self.day = self.horizon
+        self.running = False
+        return self.outcome()
+
+    def note(self, day: float, kind: str, text: str) -> None:
+        if self.narrate:
+            self.story.append((day, kind, text))
+
+    # breaches and the monitoring -------------------------------------------------------------
+    def _plan(self) -> None:
+        planned = sorted(self.violator.plan(), key=lambda b: b.day)
+        for i, b in enumerate(planned):
+            b.index = i
+            b.targets_force = self.force.is_targeted(b)
+        self._next_index = len(planned)
+        adaptive = self.violator.pattern.adaptive
+        observations = [None] * len(planned) if adaptive else self.monitoring.observe(planned)
+        for b, obs in zip(planned, observations):
+            self._at(b.day, "breach", self._on_breach, b, obs)
+        for fa in self.monitoring.false_alarms(self.horizon):
+            ref = Referral(fa.report_day, fa, True, True, fa.index)
+            self._at(fa.report_day, "referral", self._on_referral, ref)
+
+    def _on_breach(self, day: float, breach: Breach, obs) -> None:
+        happens, nxt = self.violator.act(breach)
+        if nxt is not None:
+            nxt.index = self._next_index
+            self._next_index += 1
+            nxt.targets_force = self.force.is_targeted(nxt)
+            self._at(nxt.day, "breach", self._on_breach, nxt, None)
+        if not happens:
+            return
+        if obs is None:
+            obs = self.monitoring.observe([breach])[0]
+        self.n_breaches += breach.count
+        self.n_incidents += 1
+        self.breaches_by_kind[breach.kind] += breach.count
+        self.ukraine.suffer(breach)
+        what = f"{breach.kind.key.replace('_', ' ')}" + (f" ({breach.count} violations)" if breach.count > 1 else "")
+        if breach.targets_force:
+            what += ", hitting the multinational force"
+        self.note(day, "breach", f"breach: {what}, severity {breach.severity:.1f}")
+        referral_day = math.inf
+        if obs.detected:
+            self.n_detected += obs.n_detected
+            referral_day = obs.report_day
+            self.note(day, "detection", f"monitoring detects the {what}; report due day {obs.report_day:.1f}")
+        ua_day = self.ukraine.report_day(breach)
+        if ua_day is not None:
+            self.n_reported_by_ukraine += breach.count
+            referral_day = min(referral_day, ua_day)
+        if referral_day < math.inf:
+            self._at(referral_day, "referral", self._on_referral, Referral(referral_day, breach, False, obs.detected, breach.index))
+        elif not obs.detected:
+            self.note(day, "detection", f"the {what} goes unreported")
+
+    # the special commission ----------------------------------------------------------------
+    def _on_referral(self, day: float, ref: Referral) -> None:
+        if ref.false_alarm:
+            self.n_false_alarms += 1
+            self.note(day, "referral", f"false alarm ({ref.breach.kind.key.replace('_', ' ')}) referred to the commission")
+        else:
+            self.n_referred_real += 1
+            src = "monitoring report" if ref.monitoring_evidence else "Ukrainian report only"
+            self.note(day, "referral", f"{src} of the day-{ref.breach.day:.1f} breach referred to the commission")
+        self._at(day + self.commission.investigation_time(ref), "finding", self._on_finding, ref)
+
+    def _on_finding(self, day: float, ref: Referral) -> None:
+        conclusive, attributed = self.commission.attribute(ref)
+        self.n_findings += 1
+        b = ref.breach
+        real = None if ref.false_alarm else b
+        self.violator.learn_finding(real, attributed, day)
+        if not attributed:
+            self.note(day, "finding", f"commission cannot attribute the day-{b.day:.1f} incident"
+                      + (" (evidence inconclusive)" if not conclusive else " (members split)"))
+            return
+        self.n_attributed += 1
+        self.note(day, "finding", f"commission attributes the day-{b.day:.1f} {b.kind.key.replace('_', ' ')} to the violator"
+                  + (" (it was a false alarm)" if ref.false_alarm else ""))
+        finding = Finding(day, b.day, b.kind, b.severity, True, ref.false_alarm, getattr(b, "targets_force", False), real)
+        for i, rule in enumerate(self.tiers):
+            if not self.tier_fired[i] and rule.observe(finding):
+                self.tier_fired[i] = True
+                self.trigger_false_alarm[i] = ref.false_alarm
+                for t in self.scenario.tiers[i].types:
+                    self.trigger_day[t] = day
+                self.note(day, "trigger", f"trigger fires: {rule.describe()} -> {', '.join(self.scenario.tiers[i].types)}")
+                self._at(day, "trigger", self._on_trigger, i)
+
+    # from trigger to decisions ----------------------------------------------------------------
+    def _on_trigger(self, day: float, tier: int) -> None:
+        if self.scenario.require_invocation:
+            delay = self.ukraine.invocation_delay(tier)
+            self.note(day + delay, "invocation", "Ukraine formally invokes the guarantees")
+            self._at(day + delay, "invoked", self._on_invoked, tier)
+        else:
+            self._on_invoked(day, tier)
+
+    def _on_invoked(self, day: float, tier: int) -> None:
+        if self.scenario.require_consultation:
+            delay = self.coordination.consultation_delay(tier)
+            self.note(day + delay, "consultation", "coordination cell completes the consultation round")
+            self._at(day + delay, "decide", self._on_decide, tier)
+        else:
+            self._on_decide(day, tier)
+
+    def _on_decide(self, day: float, tier: int) -> None:
+        types = [t for t in self.scenario.tiers[tier].types if self.committed[t] > 0]
+        for t in types:
+            self.decided_types.append(t)
+            for state in self.coalition:
+                state.consider(t)
+                if state.status[t] is SupportStatus.DECIDING:
+                    if state.procedure(t) == "eu_package":
+                        self.waiting_for_eu.append((state, t))
+                    else:
+                        heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
+                elif state.status[t] is SupportStatus.DECLINED:
+                    self.note(day, "decision", f"{state.name}: {t} support declined ({state.reason[t]})")
+        s = self.scenario
+        if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
+            u = self.streams.uniforms("eu_package")
+            delay = s.eu_package_delay.from_uniform(u(0))
+            if u(1) < s.eu_veto_probability:
+                delay += s.eu_veto_delay.from_uniform(u(2))
+                self.note(day, "decision", "an EU member outside the coalition holds up the sanctions package")
+            self._at(day + delay, "eu_package", self._on_eu_package)
+        self._cascade(day)
+
+    def acting_share(self, stype: str) -> float:
+        c = self.committed[stype]
+        return self.approved_capacity[stype] / c if c > 0 else 0.0
+
+    def binding_share(self) -> float:
+        if self.total_binding <= 0:
+            return 0.0
+        return sum(self.delivering_binding.values()) / self.total_binding
+
+    def _cascade(self, day: float) -> None:
+        """Start the approval of every willing state whose conditions now hold.
+
+        States are asked in order of their joining threshold, so only those that could be
+        ready are asked at all; an adopted EU package approves its members at once.
+        """
+        again = True
+        while again:
+            again = False
+            us_acting = self.us is not None and self.us.acting
+            if us_acting and self.waiting_for_us:
+                for state, t in self.waiting_for_us:
+                    heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
+                self.waiting_for_us = []
+            if self.eu_package_adopted and self.waiting_for_eu:
+                for state, t in self.waiting_for_eu:
+                    self._approve(day, state, t)
+                self.waiting_for_eu = []
+                again = True
+            for t, heap in self.waiting.items():
+                share = self.acting_share(t)
+                while heap and heap[0][0] <= share + 1e-12:
+                    state = heapq.heappop(heap)[2]
+                    if not state.ready(t, share, us_acting):
+                        self.waiting_for_us.append((state, t))
+                        continue
+                    delay, ok = state.approval(t)
+                    self._at(day + delay, "approval", self._on_approval, state, t, ok)
+
+    def _on_approval(self, day: float, state: CoalitionState, stype: str, ok: bool) -> None:
+        if not ok:
+            state.decline(stype, f"{state.procedure(stype).replace('_', ' ')} approval refused")
+            self.note(day, "decision", f"{state.name}: {stype} support refused ({state.profile.regime.replace('_', ' ')} regime)")
+            return
+        self._approve(day, state, stype)
+        self._cascade(day)
+
+    def _approve(self, day: float, state: CoalitionState, stype: str) -> None:
+        state.approve(stype, day)
+        self.approved_capacity[stype] += state.profile.capacity[stype]
+        self.note(day, "approval", f"{state.name} approves {stype} support ({state.procedure(stype).replace('_', ' ')})")
+        self._at(day + state.delivery_delay(stype), "delivery", self._on_delivery, state, stype)
+
+    def _on_eu_package(self, day: float) -> None:
+        self.eu_package_adopted = True
+        self.note(day, "approval", "EU sanctions package adopted")
+        self._cascade(day)
+
+    def _on_delivery(self, day: float, state: CoalitionState, stype: str) -> None:
+        state.deliver(stype, day)
+        cap = state.profile.capacity[stype]
+        self.delivering_capacity[stype] += cap
+        if state.binding(stype):
+            self.delivering_binding[stype] += cap
+        self.note(day, "delivery", f"{state.name} begins delivering {stype} support")
+        s = self.scenario
+        cb = self.committed_binding[stype]
+        if stype not in self.activation_day_type and cb > 0 and self.delivering_binding[stype] >= s.activation_share * cb - 1e-9:
+            self.activation_day_type[stype] = day
+            self.note(day, "activation", f"binding {stype} support activated")
+        if math.isnan(self.activation_day) and self.total_binding > 0 and self.binding_share() >= s.activation_share - 1e-9:
+            self.activation_day = day
+            self.note(day, "activation", "binding support activated")
+            self.violator.learn_activation(day)
+
+    # outcome ------------------------------------------------------------------------------
+    def stage(self) -> Stage:
+        if not math.isnan(self.activation_day):
+            return Stage.ACTIVATED
+        if self.trigger_day:
+            return Stage.PENDING_AT_HORIZON if self._pending_decisions > 0 else Stage.NOT_APPROVED
+        if self.n_attributed:
+            return Stage.BELOW_TRIGGER
+        if self.n_referred_real:
+            return Stage.UNATTRIBUTED
+        if self.n_breaches:
+            return Stage.UNDETECTED
+        return Stage.NO_BREACH
+
+    def outcome(self) -> dict:
+        """The run's row (see ``outcomes.COLUMNS``)."""
+        nan = math.nan
+        activated = not math.isnan(self.activation_day)
+        offensive = self.ukraine.offensive_day
+        military = self.activation_day_type.get("military", nan)
+        committed_total = sum(self.committed.values())
+        row = {
+            "seed": self.seed,
+            "activated": activated,
+            "activation_day": self.activation_day,
+            "trigger_day": min(self.trigger_day.values(), default=nan),
+            "stage": self.stage().value,
+            "n_breaches": self.n_breaches,
+            "n_incidents": self.n_incidents,
+            "n_detected": self.n_detected,
+            "n_reported_by_ukraine": self.n_reported_by_ukraine,
+            "n_attributed": self.n_attributed,
+            "n_false_alarms": self.n_false_alarms,
+        }
+        for kind in BreachKind:
+            row[f"n_breaches_{kind.key}"] = self.breaches_by_kind[kind]
+        for t in SUPPORT_TYPES:
+            row[f"activation_day_{t}"] = self.activation_day_type.get(t, nan)
+        for t in SUPPORT_TYPES:
+            row[f"trigger_day_{t}"] = self.trigger_day.get(t, nan)
+        row.update(
+            states_activated=sum(
+                any(v is SupportStatus.DELIVERING for v in a.status.values()) for a in self.coalition
+            ),
+            capacity_share=sum(self.delivering_capacity.values()) / committed_total if committed_total else 0.0,
+            support_in_time=(None if offensive is None else bool(military <= offensive + self.ukraine.holding_time)),
+            false_activation=bool(activated and any(self.trigger_false_alarm.values())),
+            deterred=bool(self.violator.pattern.deterred),
+            offensive_day=nan if offensive is None else offensive,
+            holding_time=nan if self.ukraine.holding_time is None else self.ukraine.holding_time,
+            force_deployed=self.force.deployed,
+        )
+        return row

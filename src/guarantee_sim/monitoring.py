@@ -1,0 +1,97 @@
+"""The US-led monitoring and verification mechanism, with coalition members taking part.
+
+Detection is by breach kind; an aggregated incident of ``count`` violations is detected if any
+of them is, and the number detected is binomially thinned (never one draw per shot). Coverage
+can be restricted by the violator; intelligence sharing raises detection. Reports reach the
+special commission after a delay. False alarms arrive as a Poisson process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .breaches import Breach, BreachKind
+
+
+@dataclass(slots=True)
+class Observation:
+    """What the monitoring saw of one incident."""
+
+    detected: bool
+    n_detected: int
+    report_day: float
+
+
+@dataclass(slots=True)
+class FalseAlarm:
+    day: float
+    kind: BreachKind
+    severity: float
+    index: int
+    report_day: float
+
+
+class MonitoringMechanism:
+    """Model component (not an agent): the mechanism's instruments and procedures."""
+
+    FALSE_ALARM_KINDS = (BreachKind.SMALL_ARMS, BreachKind.ARTILLERY, BreachKind.DRONE_MISSILE)
+
+    def __init__(self, scenario, streams, coverage: float = 1.0):
+        self.s = scenario
+        boost = scenario.intelligence_detection_boost if scenario.intelligence_sharing else 0.0
+        self.p = {k: min(1.0, (p + boost) * coverage) for k, p in scenario.detection.items()}
+        self._u_detect = streams.uniforms("detection")
+        self._u_count = streams.uniforms("detected_count")
+        self._u_delay = streams.uniforms("report_delay")
+        self._streams = streams
+
+    def observe(self, breaches: list[Breach]) -> list[Observation]:
+        """Screen incidents (vectorised over the list; each reads its own stream positions)."""
+        if not breaches:
+            return []
+        idx = np.fromiter((b.index for b in breaches), dtype=np.int64, count=len(breaches))
+        p = np.fromiter((self.p[b.kind] for b in breaches), dtype=float, count=len(breaches))
+        n = np.fromiter((b.count for b in breaches), dtype=np.int64, count=len(breaches))
+        u = self._take(self._u_detect, idx)
+        p_any = 1.0 - (1.0 - p) ** n
+        detected = u < p_any
+        n_detected = detected.astype(np.int64)
+        multi = detected & (n > 1)
+        if multi.any():
+            # inverse CDF of Binomial(n, p) conditioned on at least one detection
+            v = self._take(self._u_count, idx[multi])
+            f0 = (1.0 - p[multi]) ** n[multi]
+            n_detected[multi] = np.maximum(
+                1, stats.binom.ppf(f0 + v * (1.0 - f0), n[multi], p[multi]).astype(np.int64)
+            )
+        delays = self.s.report_delay.from_uniforms(self._take(self._u_delay, idx))
+        days = np.fromiter((b.day for b in breaches), dtype=float, count=len(breaches))
+        return [
+            Observation(bool(d), int(k), float(t))
+            for d, k, t in zip(detected, n_detected, days + delays)
+        ]
+
+    @staticmethod
+    def _take(stream, idx: np.ndarray) -> np.ndarray:
+        if len(idx) == 0:
+            return np.empty(0)
+        stream(int(idx.max()))
+        return stream.span(0, int(idx.max()) + 1)[idx]
+
+    def false_alarms(self, horizon: float) -> list[FalseAlarm]:
+        """False alarms over the whole run, from their own streams."""
+        rate = self.s.false_alarm_rate
+        if rate <= 0:
+            return []
+        rng = self._streams.rng("false_alarms")
+        n = rng.poisson(rate * horizon)
+        days = np.sort(rng.uniform(0.0, horizon, n))
+        kinds = rng.integers(0, len(self.FALSE_ALARM_KINDS), n)
+        delays = self.s.report_delay.from_uniforms(self._streams.uniforms("fa/report_delay").span(0, n))
+        return [
+            FalseAlarm(float(d), self.FALSE_ALARM_KINDS[k], self.FALSE_ALARM_KINDS[k].default_severity, j, float(d + dl))
+            for j, (d, k, dl) in enumerate(zip(days, kinds, delays))
+        ]

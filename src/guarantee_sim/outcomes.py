@@ -1,0 +1,41 @@
+"""What one run reports: the funnel stage and the row's columns."""
+
+from __future__ import annotations
+
+import enum
+
+from .triggers import SUPPORT_TYPES
+
+
+class Stage(enum.Enum):
+    """Where the chain from breach to binding support stopped, furthest stage reached first.
+
+    activated: binding support activated within the horizon.
+    pending_at_horizon: the trigger fired and decisions were still under way at the horizon.
+    not_approved: the trigger fired but too few states approved and delivered.
+    below_trigger: attributed findings, but the trigger rule never fired.
+    unattributed: incidents reached the commission but none was attributed.
+    undetected: real breaches, none reported to the commission.
+    no_breach: no real breach within the horizon.
+    """
+
+    NO_BREACH = "no_breach"
+    UNDETECTED = "undetected"
+    UNATTRIBUTED = "unattributed"
+    BELOW_TRIGGER = "below_trigger"
+    NOT_APPROVED = "not_approved"
+    PENDING_AT_HORIZON = "pending_at_horizon"
+    ACTIVATED = "activated"
+
+
+STAGES = [s.value for s in Stage]
+
+COLUMNS = (
+    ["run", "seed", "activated", "activation_day", "trigger_day", "stage"]
+    + ["n_breaches", "n_incidents", "n_detected", "n_reported_by_ukraine", "n_attributed", "n_false_alarms"]
+    + [f"n_breaches_{k}" for k in ("small_arms", "artillery", "drone_missile", "hybrid", "ground_incursion", "armed_attack")]
+    + [f"activation_day_{t}" for t in SUPPORT_TYPES]
+    + [f"trigger_day_{t}" for t in SUPPORT_TYPES]
+    + ["states_activated", "capacity_share", "support_in_time", "false_activation", "deterred"]
+    + ["offensive_day", "holding_time", "force_deployed"]
+)

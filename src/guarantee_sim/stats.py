@@ -1,0 +1,140 @@
+"""Summaries with uncertainty: Wilson intervals for probabilities, Kaplan-Meier for delays.
+
+Runs without activation are right-censored at the horizon. Both estimators are scipy's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .outcomes import STAGES
+from .triggers import SUPPORT_TYPES
+
+LEVEL = 0.95
+
+
+def wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float, float]:
+    """(estimate, low, high) of a binomial proportion, Wilson score interval."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return k / n, float(ci.low), float(ci.high)
+
+
+def _first_below_half(times: np.ndarray, sf: np.ndarray) -> float:
+    below = np.nonzero(sf <= 0.5 + 1e-12)[0]
+    return float(times[below[0]]) if len(below) else math.nan
+
+
+def km_median(days: pd.Series | np.ndarray, horizon: float, level: float = LEVEL) -> tuple[float, float, float]:
+    """Kaplan-Meier median of days to activation with a pointwise (log-log) band's crossing.
+
+    ``days`` holds NaN for runs censored at the horizon. NaN where the curve or a band never
+    falls to one half within the horizon (the median is then beyond the horizon).
+    """
+    days = np.asarray(days, dtype=float)
+    observed = days[~np.isnan(days)]
+    if len(observed) == 0:
+        return math.nan, math.nan, math.nan
+    censored = np.full(int(np.isnan(days).sum()), float(horizon))
+    res = stats.ecdf(stats.CensoredData(uncensored=observed, right=censored))
+    t = res.sf.quantiles
+    est = _first_below_half(t, res.sf.probabilities)
+    if len(np.unique(observed)) < 2 or len(days) < 3:
+        return est, math.nan, math.nan
+    band = res.sf.confidence_interval(confidence_level=level, method="log-log")
+    lo_curve = np.nan_to_num(band.low.evaluate(t), nan=0.0)
+    hi_curve = np.nan_to_num(band.high.evaluate(t), nan=1.0)
+    return est, _first_below_half(t, lo_curve), _first_below_half(t, hi_curve)
+
+
+def summarize(df: pd.DataFrame, horizon: float) -> dict:
+    """Activation probability, median days and the funnel, overall and per support type."""
+    n = len(df)
+    out = {"runs": n, "horizon": horizon}
+    p, lo, hi = wilson(int(df["activated"].sum()), n)
+    out["activation_probability"] = {"estimate": p, "low": lo, "high": hi}
+    m, mlo, mhi = km_median(df["activation_day"], horizon)
+    out["median_days_to_activation"] = {"estimate": m, "low": mlo, "high": mhi}
+    out["by_support_type"] = {}
+    for t in SUPPORT_TYPES:
+        col = df[f"activation_day_{t}"]
+        p, lo, hi = wilson(int(col.notna().sum()), n)
+        m, mlo, mhi = km_median(col, horizon)
+        out["by_support_type"][t] = {
+            "activation_probability": {"estimate": p, "low": lo, "high": hi},
+            "median_days_to_activation": {"estimate": m, "low": mlo, "high": mhi},
+        }
+    counts = df["stage"].value_counts()
+    out["funnel"] = {s: float(counts.get(s, 0)) / n if n else math.nan for s in STAGES}
+    sit = df["support_in_time"].dropna()
+    p, lo, hi = wilson(int(sit.sum()), len(sit))
+    out["support_in_time"] = {"estimate": p, "low": lo, "high": hi, "runs_with_offensive": int(len(sit))}
+    p, lo, hi = wilson(int(df["false_activation"].sum()), n)
+    out["false_activation"] = {"estimate": p, "low": lo, "high": hi}
+    return out
+
+
+def summary_rows(summary: dict) -> pd.DataFrame:
+    """The summary as a flat table: one row per measure (for CSV)."""
+    rows = []
+
+    def add(measure, support_type, d):
+        rows.append({"measure": measure, "support_type": support_type, **{k: d[k] for k in ("estimate", "low", "high")}})
+
+    add("activation_probability", "all", summary["activation_probability"])
+    add("median_days_to_activation", "all", summary["median_days_to_activation"])
+    for t, d in summary["by_support_type"].items():
+        add("activation_probability", t, d["activation_probability"])
+        add("median_days_to_activation", t, d["median_days_to_activation"])
+    add("support_in_time", "military", summary["support_in_time"])
+    add("false_activation", "all", summary["false_activation"])
+    for stage, share in summary["funnel"].items():
+        rows.append({"measure": f"funnel_{stage}", "support_type": "all", "estimate": share, "low": math.nan, "high": math.nan})
+    return pd.DataFrame(rows)
+
+
+def _days(d: dict, horizon: float) -> str:
+    if math.isnan(d["estimate"]):
+        return f"not reached within {horizon:g} days"
+    lo = "?" if math.isnan(d["low"]) else f"{d['low']:.0f}"
+    hi = f"> {horizon:g}" if math.isnan(d["high"]) else f"{d['high']:.0f}"
+    return f"{d['estimate']:.0f} days (95% CI {lo} to {hi})"
+
+
+def _prob(d: dict) -> str:
+    if math.isnan(d["estimate"]):
+        return "n/a"
+    return f"{d['estimate']:.1%} (95% CI {d['low']:.1%} to {d['high']:.1%})"
+
+
+def format_summary(summary: dict, labels: dict | None = None) -> str:
+    """A readable plain-text summary for the terminal."""
+    h = summary["horizon"]
+    lines = []
+    if labels:
+        lines.append("Scenario: " + ", ".join(f"{k}={v}" for k, v in labels.items()))
+    lines += [
+        f"Runs: {summary['runs']}, horizon {h:g} days (exploratory model: read the bands, not the points)",
+        f"Binding support activated: {_prob(summary['activation_probability'])}",
+        f"Median days to activation (Kaplan-Meier, censored at the horizon): {_days(summary['median_days_to_activation'], h)}",
+        "",
+        f"{'support type':<14}{'P(activated)':<40}median days to activation",
+    ]
+    for t, d in summary["by_support_type"].items():
+        lines.append(f"{t:<14}{_prob(d['activation_probability']):<40}{_days(d['median_days_to_activation'], h)}")
+    sit = summary["support_in_time"]
+    lines += [
+        "",
+        f"Military support in time against an offensive: {_prob(sit)} of {sit['runs_with_offensive']} runs with one",
+        f"Activation resting on a false alarm: {_prob(summary['false_activation'])}",
+        "",
+        "Where the chain stopped (share of runs):",
+    ]
+    for stage, share in summary["funnel"].items():
+        lines.append(f"  {stage:<20}{share:6.1%}")
+    return "\n".join(lines)
