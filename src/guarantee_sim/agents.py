@@ -64,7 +64,7 @@ class CoalitionState(mesa.Agent):
         self.delivery_day: dict[str, float] = {}
 
     def binding(self, stype: str) -> bool:
-        s = self.model.scenario
+        s = self.model.spec
         if self.profile.is_us and s.us_role != "binding":
             return False
         return s.support[stype].binding
@@ -73,7 +73,7 @@ class CoalitionState(mesa.Agent):
         """The coalition asks: will this state honour its commitment of ``stype``?"""
         if self.status[stype] is not SupportStatus.COMMITTED:
             return
-        s = self.model.scenario
+        s = self.model.spec
         if stype == "diplomatic" and s.unsc_referral:
             self._decline(stype, "referred to the UN Security Council, where the violator vetoes")
         elif self._u_follow(self.index, TYPE_INDEX[stype]) >= s.support[stype].follow_through:
@@ -84,7 +84,7 @@ class CoalitionState(mesa.Agent):
 
     def ready(self, stype: str, acting_share: float, us_acting: bool) -> bool:
         """Has the state's joining threshold and US conditionality been met?"""
-        s = self.model.scenario
+        s = self.model.spec
         if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us and not us_acting:
             self.reason[stype] = "waiting for the United States to act"
             return False
@@ -94,7 +94,7 @@ class CoalitionState(mesa.Agent):
         return True
 
     def procedure(self, stype: str) -> str:
-        s = self.model.scenario
+        s = self.model.spec
         if stype == "economic" and s.eu_sanctions and self.profile.eu:
             return "eu_package"
         if s.support[stype].national_procedure:
@@ -103,13 +103,13 @@ class CoalitionState(mesa.Agent):
 
     def approval(self, stype: str) -> tuple[float, bool]:
         """(delay in days, approved?) under the state's procedure for ``stype``."""
-        regime = self.model.scenario.regimes[self.procedure(stype)]
+        regime = self.model.spec.regimes[self.procedure(stype)]
         k = TYPE_INDEX[stype]
         delay = regime.delay.from_uniform(self._u_delay(self.index, k))
         return delay, self._u_pass(self.index, k) < regime.approval_probability
 
     def delivery_delay(self, stype: str) -> float:
-        delay = self.model.scenario.support[stype].delivery_delay
+        delay = self.model.spec.support[stype].delivery_delay
         return delay.from_uniform(self._u_deliver(self.index, TYPE_INDEX[stype]))
 
     def _decline(self, stype: str, why: str) -> None:
@@ -152,23 +152,23 @@ class Ukraine(mesa.Agent):
         self.holding_time: float | None = None
 
     def report_day(self, breach: Breach) -> float | None:
-        s = self.model.scenario
+        s = self.model.spec
         if self._u_report(breach.index) >= s.ukraine_recall:
             return None
         return breach.day + s.ukraine_report_delay.from_uniform(self._u_delay(breach.index))
 
     def invocation_delay(self, tier: int) -> float:
-        return self.model.scenario.invocation_delay.from_uniform(self._u_invoke(tier))
+        return self.model.spec.invocation_delay.from_uniform(self._u_invoke(tier))
 
     def capacity(self, day: float) -> float:
-        s = self.model.scenario
+        s = self.model.spec
         return max(0.0, s.initial_capacity + s.support_growth * day - self.damage)
 
     def suffer(self, breach: Breach) -> None:
         if breach.kind is BreachKind.ARMED_ATTACK and self.offensive_day is None:
             self.offensive_day = breach.day
-            self.holding_time = self.model.scenario.holding_days * self.capacity(breach.day)
-        self.damage += self.model.scenario.damage_per_severity * breach.severity
+            self.holding_time = self.model.spec.holding_days * self.capacity(breach.day)
+        self.damage += self.model.spec.damage_per_severity * breach.severity
 
 
 class Violator(mesa.Agent):

@@ -64,7 +64,7 @@ class GuaranteeModel(mesa.Model):
             from .config import load_scenario
 
             scenario = load_scenario(tuple(overrides or ()))
-        self.scenario = s = scenario
+        self.spec = s = scenario  # not "scenario": mesa 3.5 owns Model.scenario
         self.seed = seed
         self.streams = RunStreams(seed)
         self.horizon = s.horizon
@@ -132,8 +132,7 @@ class GuaranteeModel(mesa.Model):
                     "states_acting": lambda m: sum(a.acting for a in m.coalition),
                     "binding_share": lambda m: m.binding_share(),
                 }
-            )
-            self.datacollector.collect(self)
+            )  # collected after each step, so the last record is the state at the horizon
 
     # scheduling -----------------------------------------------------------------------------
     def _at(self, day: float, kind: str, handler: Callable, *args: Any) -> None:
@@ -248,30 +247,30 @@ class GuaranteeModel(mesa.Model):
             if not self.tier_fired[i] and rule.observe(finding):
                 self.tier_fired[i] = True
                 self.trigger_false_alarm[i] = ref.false_alarm
-                for t in self.scenario.tiers[i].types:
+                for t in self.spec.tiers[i].types:
                     self.trigger_day[t] = day
-                self.note(day, "trigger", f"trigger fires: {rule.describe()} -> {', '.join(self.scenario.tiers[i].types)}")
+                self.note(day, "trigger", f"trigger fires: {rule.describe()} -> {', '.join(self.spec.tiers[i].types)}")
                 self._at(day, "trigger", self._on_trigger, i)
 
     # from trigger to decisions ----------------------------------------------------------------
     def _on_trigger(self, day: float, tier: int) -> None:
-        if self.scenario.require_invocation:
-            delay = self.ukraine.invocation_delay(tier)
-            self.note(day + delay, "invocation", "Ukraine formally invokes the guarantees")
-            self._at(day + delay, "invoked", self._on_invoked, tier)
+        if self.spec.require_invocation:
+            self._at(day + self.ukraine.invocation_delay(tier), "invoked", self._on_invoked, tier)
         else:
-            self._on_invoked(day, tier)
+            self._on_invoked(day, tier, invoked=False)
 
-    def _on_invoked(self, day: float, tier: int) -> None:
-        if self.scenario.require_consultation:
-            delay = self.coordination.consultation_delay(tier)
-            self.note(day + delay, "consultation", "coordination cell completes the consultation round")
-            self._at(day + delay, "decide", self._on_decide, tier)
+    def _on_invoked(self, day: float, tier: int, invoked: bool = True) -> None:
+        if invoked:
+            self.note(day, "invocation", "Ukraine formally invokes the guarantees")
+        if self.spec.require_consultation:
+            self._at(day + self.coordination.consultation_delay(tier), "decide", self._on_decide, tier)
         else:
-            self._on_decide(day, tier)
+            self._on_decide(day, tier, consulted=False)
 
-    def _on_decide(self, day: float, tier: int) -> None:
-        types = [t for t in self.scenario.tiers[tier].types if self.committed[t] > 0]
+    def _on_decide(self, day: float, tier: int, consulted: bool = True) -> None:
+        if consulted:
+            self.note(day, "consultation", "coordination cell completes the consultation round")
+        types = [t for t in self.spec.tiers[tier].types if self.committed[t] > 0]
         for t in types:
             self.decided_types.append(t)
             for state in self.coalition:
@@ -283,7 +282,7 @@ class GuaranteeModel(mesa.Model):
                         heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
                 elif state.status[t] is SupportStatus.DECLINED:
                     self.note(day, "decision", f"{state.name}: {t} support declined ({state.reason[t]})")
-        s = self.scenario
+        s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
             u = self.streams.uniforms("eu_package")
             delay = s.eu_package_delay.from_uniform(u(0))
@@ -357,7 +356,7 @@ class GuaranteeModel(mesa.Model):
         if state.binding(stype):
             self.delivering_binding[stype] += cap
         self.note(day, "delivery", f"{state.name} begins delivering {stype} support")
-        s = self.scenario
+        s = self.spec
         cb = self.committed_binding[stype]
         if stype not in self.activation_day_type and cb > 0 and self.delivering_binding[stype] >= s.activation_share * cb - 1e-9:
             self.activation_day_type[stype] = day

@@ -6,6 +6,7 @@ Runs without activation are right-censored at the horizon. Both estimators are s
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,10 @@ def km_median(days: pd.Series | np.ndarray, horizon: float, level: float = LEVEL
     est = _first_below_half(t, res.sf.probabilities)
     if len(np.unique(observed)) < 2 or len(days) < 3:
         return est, math.nan, math.nan
-    band = res.sf.confidence_interval(confidence_level=level, method="log-log")
+    with warnings.catch_warnings():
+        # log-log bands are undefined where the curve reaches 0 or 1; those points are NaN
+        warnings.filterwarnings("ignore", "The confidence interval is undefined", RuntimeWarning)
+        band = res.sf.confidence_interval(confidence_level=level, method="log-log")
     lo_curve = np.nan_to_num(band.low.evaluate(t), nan=0.0)
     hi_curve = np.nan_to_num(band.high.evaluate(t), nan=1.0)
     return est, _first_below_half(t, lo_curve), _first_below_half(t, hi_curve)

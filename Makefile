@@ -1,0 +1,40 @@
+# Two commands do everything on a machine with python3 (>= 3.11), pip and make:
+#   make run    set up .venv and run the headline job on the built-in defaults
+#   make test   set up .venv and pass the whole test suite (also under a second Python/Mesa
+#               pair when one is on the machine: mesa 3.3.1 on Python 3.11, mesa 3.5.1 on 3.12+)
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+# a second interpreter for the other Mesa line: the first of python3.11/3.12/3.13 (or pyenv's)
+# whose minor version differs from $(PYTHON)'s and that is on one side of the 3.12 boundary
+OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
+
+.PHONY: run test test-main test-other bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/guarantee-sim
+
+test: test-main test-other
+
+test-main: $(VENV)/.installed
+	$(PY) -c "import mesa, sys; print(f'Python {sys.version.split()[0]}, mesa {mesa.__version__}')"
+	$(PY) -m pytest
+
+test-other:
+ifeq ($(strip $(OTHER_PY)),)
+	@echo "No second Python (3.11 vs 3.12+) on this machine: the other Mesa line is not tested here."
+else
+	$(MAKE) test-main PYTHON="$(OTHER_PY)" VENV="$(VENV)-other"
+endif
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) $(VENV)-other .pytest_cache
