@@ -86,3 +86,19 @@ def test_the_story_of_a_run_follows_its_events():
     assert days == sorted(days)
     if row["activated"]:
         assert any(text == "binding support activated" for _, _, text in model.story)
+
+
+def test_low_level_fire_does_not_exhaust_the_defence():
+    df = simulate(overrides=["breach=surge_offensive", "trigger=armed_attack"], runs=80, seed=2)
+    offensive = df[df["offensive_day"].notna()]
+    assert len(offensive) > 10
+    assert (offensive["holding_time"] > 25).all()
+
+
+def test_without_the_monitoring_lead_detection_falls():
+    kept = simulate(overrides=["breach=chronic", "horizon=60"], runs=10, seed=1)
+    no_us = simulate(overrides=["breach=chronic", "horizon=60", "coalition.exclude=[United States]",
+                                "commission.lead=France"], runs=10, seed=1)
+    assert (kept["n_breaches"] == no_us["n_breaches"]).all()
+    ratio = no_us["n_detected"].sum() / kept["n_detected"].sum()
+    assert 0.6 < ratio < 0.9

@@ -21,6 +21,7 @@ CASES = [
     (["coalition.states.Germny.regime=executive"], "coalition.states.Germny", "Germany"),
     (["coalition.exclude=[Atlantis]"], "coalition.exclude[0]", "France"),
     (["commission.decision_rule=lead_nation", "commission.lead=Narnia"], "commission.lead", "France"),
+    (["commission.decision_rule=lead_nation", "commission.lead=Albania"], "commission.lead", "United States"),
     (["horizon=soon"], "horizon", "a number"),
     (["monitoring.false_alarm_rate=often"], "monitoring.false_alarm_rate", "a number"),
     (["horizon=0"], "horizon", "positive"),

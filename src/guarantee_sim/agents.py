@@ -168,7 +168,9 @@ class Ukraine(mesa.Agent):
         if breach.kind is BreachKind.ARMED_ATTACK and self.offensive_day is None:
             self.offensive_day = breach.day
             self.holding_time = self.model.spec.holding_days * self.capacity(breach.day)
-        self.damage += self.model.spec.damage_per_severity * breach.severity
+        s = self.model.spec
+        if breach.severity >= s.damage_min_severity:  # low-level fire does not wear the defence down
+            self.damage += s.damage_per_severity * breach.severity
 
 
 class Violator(mesa.Agent):

@@ -84,6 +84,7 @@ class SpecialCommission:
     def __init__(self, scenario, streams, members: list[str]):
         self.s = scenario
         self.members = members
+        # the lead's vote counts only under the lead_nation rule, where the scenario checked its seat
         self.lead_index = members.index(scenario.commission_lead) if scenario.commission_lead in members else 0
         width = max(len(members), 1)
         self._u = {
@@ -95,7 +96,7 @@ class SpecialCommission:
             ),
         }
         base = scenario.attribution_probability
-        if scenario.intelligence_sharing:
+        if scenario.intelligence_sharing and any(s.monitoring for s in scenario.states):
             base = min(1.0, base + scenario.intelligence_attribution_boost)
         self.base_attribution = base
         self.open_investigations = 0

@@ -104,6 +104,7 @@ class MonitoringConfig:
     ukraine_recall: float = 0.9
     ukraine_report_delay: Any = 0.5
     ukraine_evidence_weight: float = 0.6
+    lead_absent_factor: float = 0.8
 
 
 @dataclass
@@ -137,6 +138,7 @@ class UkraineConfig:
     initial_capacity: float = 1.0
     support_growth: float = 0.002
     damage_per_severity: float = 0.02
+    damage_min_severity: float = 3.0
 
 
 @dataclass

@@ -10,7 +10,7 @@ Exploratory, not predictive.
 
 Time is continuous (days since the ceasefire, day 0) and event-driven: a quiet day costs
 nothing. ``run()`` jumps from event to event; ``step()`` advances one day for Mesa tools and
-the dashboard. Both process the same events in the same order, so they give the same outcome.
+interactive use. Both process the same events in the same order, so they give the same outcome.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class GuaranteeModel(mesa.Model):
             handler(day, *args)
 
     def step(self) -> None:
-        """Advance one day (the dashboard and ``mesa.batch_run`` use this)."""
+        """Advance one day (interactive use and ``mesa.batch_run``)."""
         if not self.running:
             return
         self.day = min(self.day + 1.0, self.horizon)

@@ -3,7 +3,9 @@
 Detection is by breach kind; an aggregated incident of ``count`` violations is detected if any
 of them is, and the number detected is binomially thinned (never one draw per shot). Coverage
 can be restricted by the violator; intelligence sharing raises detection. Reports reach the
-special commission after a delay. False alarms arrive as a Poisson process.
+special commission after a delay. False alarms arrive as a Poisson process. Without the
+monitoring lead (the United States) in the coalition, detection falls by
+``monitoring.lead_absent_factor``; intelligence sharing needs at least one participating state.
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ class MonitoringMechanism:
 
     def __init__(self, scenario, streams, coverage: float = 1.0):
         self.s = scenario
-        boost = scenario.intelligence_detection_boost if scenario.intelligence_sharing else 0.0
+        self.lead_present = any(s.monitoring_lead for s in scenario.states)
+        self.participants = sum(s.monitoring for s in scenario.states)
+        boost = scenario.intelligence_detection_boost if scenario.intelligence_sharing and self.participants else 0.0
+        if not self.lead_present:  # without the lead's drones, satellites and sensors
+            coverage *= scenario.lead_absent_factor
         self.p = {k: min(1.0, (p + boost) * coverage) for k, p in scenario.detection.items()}
         self._u_detect = streams.uniforms("detection")
         self._u_count = streams.uniforms("detected_count")

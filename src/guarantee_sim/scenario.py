@@ -89,6 +89,7 @@ class Scenario:
     ukraine_recall: float
     ukraine_report_delay: Delay
     ukraine_evidence_weight: float
+    lead_absent_factor: float
     decision_rule: Any
     qualified_share: float
     commission_lead: str
@@ -106,13 +107,9 @@ class Scenario:
     initial_capacity: float
     support_growth: float
     damage_per_severity: float
+    damage_min_severity: float
     labels: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def analytic_rate(self) -> float:
-        """λ·p·q of the analytic special case (meaningful only for that preset)."""
-        p = self.breach_params
-        return p.rate * self.detection[BreachKind.parse(p.kind, "breach.params.kind")] * self.attribution_probability
 
 
 def _prob(value: Any, key: str) -> float:
@@ -253,8 +250,10 @@ def build_scenario(cfg: Any) -> Scenario:
     # commission --------------------------------------------------------------------------
     rule = DECISION_RULES.get(cm["decision_rule"], "commission.decision_rule")
     lead = cm["lead"]
-    if rule.name == "lead_nation" and lead not in state_names:
-        raise ConfigError("commission.lead", f"unknown state {lead!r}", ", ".join(state_names))
+    members = [s.name for s in states if s.commission_seat]
+    if rule.name == "lead_nation" and lead not in members:
+        problem = "is not on the commission" if lead in state_names else "unknown state"
+        raise ConfigError("commission.lead", f"{problem} {lead!r}", ", ".join(members) or "no state has a seat")
 
     return Scenario(
         horizon=float(horizon),
@@ -289,6 +288,7 @@ def build_scenario(cfg: Any) -> Scenario:
         ukraine_recall=_prob(mon["ukraine_recall"], "monitoring.ukraine_recall"),
         ukraine_report_delay=parse_delay(mon["ukraine_report_delay"], "monitoring.ukraine_report_delay"),
         ukraine_evidence_weight=_prob(mon["ukraine_evidence_weight"], "monitoring.ukraine_evidence_weight"),
+        lead_absent_factor=_prob(mon["lead_absent_factor"], "monitoring.lead_absent_factor"),
         decision_rule=rule,
         qualified_share=_prob(cm["qualified_share"], "commission.qualified_share"),
         commission_lead=lead,
@@ -306,6 +306,7 @@ def build_scenario(cfg: Any) -> Scenario:
         initial_capacity=_nonneg(ua["initial_capacity"], "ukraine.initial_capacity"),
         support_growth=_nonneg(ua["support_growth"], "ukraine.support_growth", "a rate per day >= 0"),
         damage_per_severity=_nonneg(ua["damage_per_severity"], "ukraine.damage_per_severity"),
+        damage_min_severity=_nonneg(ua["damage_min_severity"], "ukraine.damage_min_severity"),
         labels={
             "coalition": coal["name"],
             "commitments": com["name"],

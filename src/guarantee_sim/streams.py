@@ -2,8 +2,11 @@
 
 Every kind of random decision (breach timing, detection, attribution, votes, approvals, ...)
 has its own stream, and within a stream the k-th decision about entity i reads position
-``i * width + k``. Changing one lever therefore never shifts the draws of another: the basis of
-the common-random-number comparisons and the metamorphic tests.
+``i * width + k``. A lever downstream of the breach plan (detection, attribution, votes, delays,
+follow-through, approvals, thresholds) therefore never shifts the draws of another: the basis of
+the common-random-number comparisons and the metamorphic tests. What the plan itself depends on
+(the breach pattern's parameters, the horizon, the force's reassurance) redraws the incidents,
+and changing the roster or the commission's seats re-indexes the states' and votes' draws.
 """
 
 from __future__ import annotations
