@@ -98,6 +98,10 @@ def _app(cfg: DictConfig) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "explain":
+        from .explain import main as explain_main
+
+        return explain_main(argv[1:])
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") or a.startswith("--cfg") or a == "-c" for a in argv):
         try:
             check_command_line(argv)
