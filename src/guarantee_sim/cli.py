@@ -8,11 +8,8 @@ so bad input ends with one line on stderr, exit code 2 and nothing written.
 
 from __future__ import annotations
 
-import json
-import math
-import os
+import hashlib
 import sys
-import tempfile
 from pathlib import Path
 
 import hydra
@@ -23,28 +20,59 @@ from .errors import ConfigError
 EXIT_BAD_INPUT = 2
 
 
-def _job_overrides(argv: list[str]) -> list[list[str]]:
-    """The overrides of every job the command line asks for (sweeps expanded)."""
+def _expand(overrides: list[str]) -> list[list[str]]:
+    """Every job of a sweep (Hydra's own expansion of ``a=1,2 b=x,y``)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+
+
+def covering_jobs(jobs: list[list[str]]) -> list[list[str]]:
+    """A few jobs that between them use every value of every lever once.
+
+    Composing costs ~0.1 s, so a 120-cell sweep is checked with a handful of compositions;
+    Hydra still composes every cell before it launches any.
+    """
+    wanted = {o for job in jobs for o in job}
+    seen: set[str] = set()
+    chosen = []
+    while seen != wanted:  # greedy set cover: the job that brings the most unseen values
+        best = max(jobs, key=lambda job: len(set(job) - seen))
+        chosen.append(best)
+        seen.update(best)
+    return chosen or jobs[:1]
+
+
+def _job_overrides(argv: list[str]) -> list[list[str]]:
+    """The overrides of the jobs to check (sweeps, including a preset's sweeper params, expanded)."""
+    from hydra._internal.utils import get_args_parser
+
+    from .config import compose_config
 
     args, _ = get_args_parser().parse_known_args(argv)
     ours = [o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     if not args.multirun:
         return [ours]
-    parsed = OverridesParser.create().parse_overrides(ours)
-    batches = BasicSweeper.split_arguments(parsed, None)
-    return [job for batch in batches for job in batch]
+    jobs = _expand(ours)
+    params = compose_config(tuple(jobs[0]), hydra=True).hydra.sweeper.get("params") or {}
+    if params:
+        swept = {o.split("=", 1)[0] for o in ours}
+        extra = [f"{k}={v}" for k, v in params.items() if k not in swept]
+        jobs = _expand(ours + extra)
+    return covering_jobs(jobs)
 
 
 def check_command_line(argv: list[str]) -> None:
-    """Compose and check every job; raise ConfigError on the first bad one."""
+    """Compose and check the jobs the command asks for; raise ConfigError on the first bad one."""
     from .config import compose_config
     from .scenario import build_scenario
 
     try:
         jobs = _job_overrides(argv)
+    except ConfigError:
+        raise
     except Exception as exc:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         raise ConfigError("", f"cannot parse the command line: {first.strip()}") from None
@@ -52,48 +80,53 @@ def check_command_line(argv: list[str]) -> None:
         build_scenario(compose_config(tuple(overrides)))
 
 
-def write_atomic(path: Path, write) -> None:
-    """Write through a temporary file and rename, so no half-written file is ever seen."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def sweep_folder(argv: list[str]) -> str:
+    """results/sweeps/<experiment or sweep>-<hash>: the same command always finds the same store."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    levers = sorted(o for o in args.overrides if not o.lstrip("+~").startswith(("hydra", "workers=")))
+    digest = hashlib.sha1("\n".join(levers).encode()).hexdigest()[:10]
+    name = next((o.split("=", 1)[1] for o in levers if o.startswith("experiment=")), "sweep")
+    return f"results/sweeps/{name}-{digest}"
 
 
-def _clean(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    return value
+def plan_of(cfg: DictConfig):
+    from .store import CellPlan
+
+    runs = cfg.runs
+    return CellPlan(
+        runs=None if runs == "auto" else int(runs),
+        seed=int(cfg.seed),
+        batch_size=int(cfg.batch_size),
+        precision=float(cfg.precision),
+        max_runs=int(cfg.max_runs),
+        workers=int(cfg.workers),
+    )
 
 
 @hydra.main(config_path="pkg://guarantee_sim.conf", config_name="config", version_base="1.3")
 def _app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
-    from .runner import run_replications
     from .scenario import build_scenario
-    from .stats import format_summary, summarize, summary_rows
+    from .stats import format_summary
+    from .store import run_cell
+    from .sweep import lever_overrides
 
     scenario = build_scenario(cfg)
-    out = Path(HydraConfig.get().runtime.output_dir)
-    df = run_replications(scenario, cfg.runs, cfg.seed, cfg.workers)
-    summary = summarize(df, scenario.horizon)
-    summary["scenario"] = scenario.labels
-    summary["seed"] = cfg.seed
-    resolved = OmegaConf.to_yaml(cfg, resolve=True)
-    write_atomic(out / "config.yaml", lambda p: Path(p).write_text(resolved))
-    write_atomic(out / "summary.json", lambda p: Path(p).write_text(json.dumps(_clean(summary), indent=2)))
-    write_atomic(out / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False))
-    write_atomic(out / "runs.parquet", lambda p: df.to_parquet(p, index=False))
-    print(format_summary(summary, scenario.labels))
-    print(f"\nWritten to {out}")
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    levers = lever_overrides(hc.overrides.task)
+    label = out.name if hc.mode == RunMode.MULTIRUN else "run"
+    _, summary, line = run_cell(scenario, out, plan_of(cfg), config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
+    if hc.mode == RunMode.MULTIRUN:
+        print(line, flush=True)
+    else:
+        print(format_summary(summary, scenario.labels))
+        print(f"\n{line}\nWritten to {out}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         except ConfigError as err:
             print(f"guarantee-sim: error: {err}", file=sys.stderr)
             sys.exit(EXIT_BAD_INPUT)
+    if ("-m" in argv or "--multirun" in argv) and not any(a.startswith("hydra.sweep.dir=") for a in argv):
+        argv = [*argv, f"hydra.sweep.dir={sweep_folder(argv)}"]
     sys.argv = [sys.argv[0]] + argv
     _app()
 

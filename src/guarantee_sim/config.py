@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 @dataclass
@@ -46,7 +46,7 @@ class RegimeSpec:
 @dataclass
 class CoalitionConfig:
     name: str = MISSING
-    states: Dict[str, StateSpec] = field(default_factory=dict)
+    states: Dict[str, Any] = field(default_factory=dict)
     regimes: Dict[str, RegimeSpec] = field(default_factory=dict)
     threshold_mean: float = 0.25
     threshold_sd: float = 0.15
@@ -153,26 +153,38 @@ class GuaranteeConfig:
     force: ForceConfig = field(default_factory=ForceConfig)
     ukraine: UkraineConfig = field(default_factory=UkraineConfig)
     horizon: float = 365.0
-    runs: int = 200
+    runs: Any = 200  # a whole number, or "auto" (add batches until the precision is reached)
     seed: int = 0
     workers: int = 1
+    batch_size: int = 500
+    precision: float = 0.02
+    max_runs: int = 20000
+    baseline: Optional[str] = None
 
 
 def register_schema() -> None:
     ConfigStore.instance().store(name="guarantee_sim_schema", node=GuaranteeConfig)
 
 
+def cell_name(override_dirname: str) -> str:
+    """A sweep cell's folder: its levers as ``key=value,...``, or ``default`` when it sets none."""
+    return override_dirname or "default"
+
+
 register_schema()
+if not OmegaConf.has_resolver("gs_cell"):
+    OmegaConf.register_new_resolver("gs_cell", cell_name)
 
 
 # composing -------------------------------------------------------------------------------
 CONFIG_MODULE = "guarantee_sim.conf"
 
 
-def compose_config(overrides: tuple[str, ...] | list[str] = ()):
+def compose_config(overrides: tuple[str, ...] | list[str] = (), hydra: bool = False):
     """Compose the scenario config as the command line would, from Python.
 
-    Hydra's own errors are turned into one-line ``ConfigError``s naming the key.
+    Hydra's own errors are turned into one-line ``ConfigError``s naming the key. ``hydra=True``
+    keeps Hydra's own node (sweeper parameters, launcher).
     """
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
@@ -180,9 +192,9 @@ def compose_config(overrides: tuple[str, ...] | list[str] = ()):
     overrides = list(overrides)
     try:
         if GlobalHydra.instance().is_initialized():
-            return compose("config", overrides=overrides)
+            return compose("config", overrides=overrides, return_hydra_config=hydra)
         with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            return compose("config", overrides=overrides)
+            return compose("config", overrides=overrides, return_hydra_config=hydra)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here
         from .hydra_errors import explain
 

@@ -45,6 +45,12 @@ def explain(exc: BaseException, overrides: list[str]) -> ConfigError:
         except Exception:
             key, keys = m.group(1), []
         what = "unknown state" if key.startswith("coalition.states.") and key.count(".") == 2 else "unknown key"
+        if key.startswith("coalition.states.") and key.count(".") == 3:  # roster entries list only non-defaults
+            import dataclasses
+
+            from .config import StateSpec
+
+            keys = [f.name for f in dataclasses.fields(StateSpec)]
         return ConfigError(key, f"{what} {key.rsplit('.', 1)[-1]!r}", ", ".join(keys) or None)
     m = re.search(r"Error merging override (\S+?)=(.*)", text)
     if m:

@@ -7,14 +7,16 @@ random numbers for paired comparisons).
 
 from __future__ import annotations
 
+import atexit
 import math
-from concurrent.futures import ProcessPoolExecutor
 import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 
 import mesa
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigError
 from .outcomes import COLUMNS
 
 
@@ -58,18 +60,35 @@ def to_frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
-def run_replications(scenario, runs: int, seed: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
-    """One row per run, in run order."""
-    seeds = run_seeds(seed, runs)
+_POOL: dict = {}
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """One spawn-safe process pool per worker count, kept for the life of the process.
+
+    Starting workers costs about a second (imports), so cells and batches of a sweep share them.
+    """
+    pool = _POOL.get(workers)
+    if pool is None:
+        pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+        atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
+
+
+def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
+    """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool."""
+    runs = len(seeds)
     if workers <= 1 or runs < 2:
-        return to_frame(_run_chunk(scenario, 0, seeds))
-    chunk = chunk_size or max(1, math.ceil(runs / (workers * 8)))
-    starts = range(0, runs, chunk)
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_chunk, scenario, s, seeds[s : s + chunk]) for s in starts]
-        rows = [row for f in futures for row in f.result()]
-    return to_frame(rows)
+        return to_frame(_run_chunk(scenario, start, seeds))
+    chunk = chunk_size or max(1, math.ceil(runs / (workers * 4)))
+    pool = worker_pool(workers)
+    futures = [pool.submit(_run_chunk, scenario, start + s, seeds[s : s + chunk]) for s in range(0, runs, chunk)]
+    return to_frame([row for f in futures for row in f.result()])
+
+
+def run_replications(scenario, runs: int, seed: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
+    """One row per run, in run order; identical for any ``workers`` and ``chunk_size``."""
+    return run_range(scenario, run_seeds(seed, runs), 0, workers, chunk_size)
 
 
 def simulate(
@@ -93,6 +112,8 @@ def simulate(
     scenario = build_scenario(cfg)
     plain = OmegaConf.to_container(cfg)
     runs = plain["runs"] if runs is None else runs
+    if runs == "auto":
+        raise ConfigError("runs", "simulate() needs a number of runs (runs=auto is for the command line)", "1, 2, 3, ...")
     seed = plain["seed"] if seed is None else seed
     workers = plain["workers"] if workers is None else workers
     return run_replications(scenario, int(runs), int(seed), int(workers), chunk_size)

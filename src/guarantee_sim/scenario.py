@@ -7,6 +7,7 @@ one-line ``ConfigError`` that names the key.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,39 @@ def _bool(value: Any, key: str) -> bool:
     return value
 
 
+def _state_spec(spec: Any, key: str) -> dict:
+    """A roster entry with the schema's defaults filled in and its keys and types checked.
+
+    The roster is typed loosely in the Hydra schema (composing a typed 35-state roster costs
+    more than the rest of the config), so its keys are checked here.
+    """
+    from .config import StateSpec
+
+    if not isinstance(spec, dict):
+        raise ConfigError(key, f"expected a mapping of state attributes, got {spec!r}")
+    fields = {f.name: f for f in dataclasses.fields(StateSpec)}
+    unknown = sorted(set(spec) - set(fields))
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}", "unknown key", ", ".join(sorted(fields)))
+    out = {}
+    for name, f in fields.items():
+        if name in spec:
+            value = spec[name]
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            value = f.default
+        if value == "???" or value is dataclasses.MISSING:
+            raise ConfigError(f"{key}.{name}", "missing value")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{key}.{name}", f"expected true or false, got {value!r}", "true, false")
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{key}.{name}", f"expected a string, got {value!r}")
+        out[name] = value
+    return out
+
+
 def build_scenario(cfg: Any) -> Scenario:
     """Check a composed config (DictConfig or plain dict) and build the run's ``Scenario``."""
     from omegaconf import DictConfig, OmegaConf
@@ -149,16 +183,23 @@ def build_scenario(cfg: Any) -> Scenario:
     c = cfg
 
     known = {"coalition", "commitments", "breach", "trigger", "monitoring", "commission", "coordination",
-             "force", "ukraine", "horizon", "runs", "seed", "workers", "hydra"}
+             "force", "ukraine", "horizon", "runs", "seed", "workers", "batch_size", "precision", "max_runs",
+             "baseline", "hydra"}
     unknown = sorted(set(c) - known)
     if unknown:
         raise ConfigError(unknown[0], "unknown key", ", ".join(sorted(known - {"hydra"})))
     horizon = c.get("horizon")
     if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or not horizon > 0:
         raise ConfigError("horizon", f"must be a number of days > 0, got {horizon!r}", "a positive number of days")
-    for key in ("runs", "workers"):
-        if key in c and not isinstance(c[key], str) and (isinstance(c[key], bool) or not isinstance(c[key], int) or c[key] < 1):
+    for key in ("workers", "batch_size", "max_runs"):
+        if key in c and (isinstance(c[key], bool) or not isinstance(c[key], int) or c[key] < 1):
             raise ConfigError(key, f"must be a whole number >= 1, got {c[key]!r}", "1, 2, 3, ...")
+    runs = c.get("runs", 1)
+    if runs != "auto" and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
+        raise ConfigError("runs", f"must be a whole number >= 1 or auto, got {runs!r}", "1, 2, 3, ... or auto")
+    precision = c.get("precision", 0.02)
+    if isinstance(precision, bool) or not isinstance(precision, (int, float)) or not 0 < precision <= 0.5:
+        raise ConfigError("precision", f"must be a Wilson half-width in (0, 0.5], got {precision!r}", "e.g. 0.02")
 
     coal, com, br, tr, mon = (c[k] for k in ("coalition", "commitments", "breach", "trigger", "monitoring"))
     cm, co, fo, ua = (c[k] for k in ("commission", "coordination", "force", "ukraine"))
@@ -183,6 +224,7 @@ def build_scenario(cfg: Any) -> Scenario:
         if name in (coal.get("exclude") or []):
             continue
         key = f"coalition.states.{name}"
+        s = _state_spec(s, key)
         regime = _choice(s["regime"], f"{key}.regime", tuple(regimes) or REGIMES)
         weight = _nonneg(s["weight"], f"{key}.weight")
         capacity = {t: weight for t in SUPPORT_TYPES}

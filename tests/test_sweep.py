@@ -1,0 +1,163 @@
+"""Sweeps from the command line: one store per command, resumable, launcher-independent."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from guarantee_sim.cli import covering_jobs, sweep_folder
+from guarantee_sim.stats import wilson
+from guarantee_sim.store import Progress
+
+SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack"]
+
+
+def cli(cwd, *args, check=True, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "guarantee_sim.cli", *args], cwd=cwd, capture_output=True, text=True, check=check, **kwargs
+    )
+
+
+def the_sweep(cwd: Path) -> Path:
+    (folder,) = list((cwd / "results" / "sweeps").iterdir())
+    return folder
+
+
+def test_sweep_gives_cell_folders_a_sweep_table_and_a_summary(tmp_path):
+    proc = cli(tmp_path, *SWEEP, "runs=150", "seed=4")
+    folder = the_sweep(tmp_path)
+    cells = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    assert cells == sorted(f"breach={b},trigger={t}" for b in ("sporadic", "hybrid") for t in ("any_attributed", "armed_attack"))
+    runs = pd.read_parquet(folder / "sweep_runs.parquet")
+    assert len(runs) == 4 * 150
+    assert {"cell", "breach", "trigger", "run", "seed", "activated", "stage"} <= set(runs.columns)
+    # common random numbers: run i of every cell has the same seed
+    seeds = runs.pivot(index="run", columns="cell", values="seed")
+    assert (seeds.nunique(axis=1) == 1).all()
+    summary = pd.read_csv(folder / "sweep_summary.csv")
+    assert len(summary) == 4
+    for _, row in summary.iterrows():
+        cell = runs[runs["cell"] == row["cell"]]
+        est, lo, hi = wilson(int(cell["activated"].sum()), len(cell))
+        assert row["activation_probability"] == pytest.approx(est)
+        assert (row["activation_low"], row["activation_high"]) == pytest.approx((lo, hi), abs=1e-6)
+        assert sum(row[f"funnel_{s}"] for s in ("no_breach", "undetected", "unattributed", "below_trigger",
+                                                "not_approved", "pending_at_horizon", "activated")) == pytest.approx(1)
+    # paired differences against the first value of the first swept lever, within the same trigger
+    hyb = summary.set_index("cell").loc["breach=hybrid,trigger=any_attributed"]
+    assert hyb["baseline_cell"] == "breach=sporadic,trigger=any_attributed"
+    a = runs[runs["cell"] == "breach=hybrid,trigger=any_attributed"]["activated"].to_numpy()
+    b = runs[runs["cell"] == "breach=sporadic,trigger=any_attributed"]["activated"].to_numpy()
+    assert hyb["paired_difference"] == pytest.approx(a.mean() - b.mean())
+    assert hyb["paired_low"] <= hyb["paired_difference"] <= hyb["paired_high"]
+    # provenance, per cell and for the sweep
+    sweep_meta = json.loads((folder / "sweep.json").read_text())
+    assert sweep_meta["root_seed"] == 4 and sweep_meta["runs"] == 600 and sorted(sweep_meta["cells"]) == cells
+    for cell in cells:
+        prov = json.loads((folder / cell / "provenance.json").read_text())
+        assert prov["root_seed"] == 4 and prov["runs"] == 150
+        assert {"git_commit", "versions", "started", "finished"} <= set(prov)
+        assert "mesa" in prov["versions"] and (folder / cell / "config.yaml").exists()
+    assert "Sweep of 4 cells" in proc.stdout
+
+
+def test_a_different_launcher_gives_the_same_sweep_tables(tmp_path):
+    basic, local = tmp_path / "basic", tmp_path / "submitit"
+    basic.mkdir(), local.mkdir()
+    cli(basic, *SWEEP, "runs=60")
+    proc = cli(local, *SWEEP, "runs=60", "hydra/launcher=submitit_local")
+    assert (the_sweep(local) / ".submitit").is_dir(), "cells ran as separate submitit jobs"
+    assert the_sweep(basic).name == the_sweep(local).name, "the launcher does not change the store"
+    for table in ("sweep_summary.csv", "sweep_runs.parquet"):
+        assert (the_sweep(basic) / table).read_bytes() == (the_sweep(local) / table).read_bytes(), table
+    assert "Sweep of 4 cells" in proc.stdout
+
+
+def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
+    args = ["-m", "breach=sporadic,salami", "trigger=count_window", "runs=800", "batch_size=50"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir(), killed.mkdir()
+    cli(whole, *args)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "guarantee_sim.cli", *args], cwd=killed,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = list(killed.glob("results/sweeps/*/*/batches/*.parquet"))
+        if len(done) >= 20:  # past the first cell (16 batches), inside the second
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    folder = the_sweep(killed)
+    assert not (folder / "sweep_summary.csv").exists()
+    assert not (folder / "breach=salami,trigger=count_window" / "summary.json").exists()
+
+    rerun = cli(killed, *args)
+    assert "breach=sporadic,trigger=count_window: complete, skipped" in rerun.stdout
+    resumed = [line for line in rerun.stdout.splitlines() if line.startswith("breach=salami")]
+    assert resumed and " 0 resumed" not in resumed[0], resumed
+    for table in ("sweep_summary.csv", "sweep_runs.parquet"):
+        assert (the_sweep(whole) / table).read_bytes() == (folder / table).read_bytes(), table
+    for cell in ("breach=salami,trigger=count_window", "breach=sporadic,trigger=count_window"):
+        assert (the_sweep(whole) / cell / "runs.parquet").read_bytes() == (folder / cell / "runs.parquet").read_bytes()
+
+
+def test_precision_driven_runs_stop_at_the_first_batch_that_reaches_the_target(tmp_path):
+    cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.03", "batch_size=100")
+    summary = pd.read_csv(the_sweep(tmp_path) / "sweep_summary.csv")
+    runs = pd.read_parquet(the_sweep(tmp_path) / "sweep_runs.parquet")
+    for _, row in summary.iterrows():
+        assert row["half_width"] <= 0.03
+        cell = runs[runs["cell"] == row["cell"]]["activated"]
+        assert len(cell) == row["runs"] and row["runs"] % 100 == 0
+        shorter = cell[: row["runs"] - 100]
+        _, lo, hi = wilson(int(shorter.sum()), len(shorter))
+        assert (hi - lo) / 2 > 0.03, "it did not stop at the first batch that met the target"
+
+
+def test_same_command_same_store_and_launcher_or_workers_do_not_matter():
+    a = sweep_folder(["-m", "breach=sporadic,hybrid", "runs=100"])
+    assert a == sweep_folder(["-m", "runs=100", "breach=sporadic,hybrid", "workers=2", "hydra/launcher=joblib"])
+    assert a != sweep_folder(["-m", "breach=sporadic,hybrid", "runs=200"])
+    assert sweep_folder(["-m", "experiment=headline"]).startswith("results/sweeps/headline-")
+
+
+def test_covering_jobs_use_every_value_once():
+    jobs = [[f"a={a}", f"b={b}"] for a in range(6) for b in range(4)]
+    chosen = covering_jobs(jobs)
+    assert len(chosen) <= 7
+    assert {o for job in chosen for o in job} == {o for job in jobs for o in job}
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(monkeypatch, capsys):
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def isatty(self):
+            return True
+
+        def write(self, s):
+            self.text += s
+
+        def flush(self):
+            pass
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    bar = Progress("cell", 200)
+    bar.advance(100)
+    bar.close()
+    assert "cell" in terminal.text and "run" in terminal.text
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    quiet = Progress("cell", 200)
+    assert quiet.bar is None
