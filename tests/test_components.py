@@ -88,7 +88,7 @@ def test_cumulative_severity_matches_brute_force(events, threshold, window):
     fired = False
     for d, s in events:
         fired = rule.observe(finding(d, s))
-    expected = any(sum(s for d, s in events if d0 <= d <= d0 + window) >= threshold for d0, _ in events)
+    expected = any(math.fsum(s for d, s in events if d0 <= d <= d0 + window) >= threshold for d0, _ in events)
     assert fired == expected
 
 

@@ -10,6 +10,7 @@ fire later.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,13 +125,11 @@ class CumulativeSeverity(TriggerRule):
     def observe(self, finding: Finding) -> bool:
         bisect.insort(self._events, (finding.breach_day, finding.severity))
         ev, w = self._events, self.params.window
-        total, j = 0.0, 0
-        for i, (day, sev) in enumerate(ev):
-            total += sev
+        j = 0
+        for i, (day, _) in enumerate(ev):
             while day - ev[j][0] > w:
-                total -= ev[j][1]
                 j += 1
-            if total >= self.params.threshold:
+            if math.fsum(sev for _, sev in ev[j : i + 1]) >= self.params.threshold:  # exact, no drift
                 return True
         return False
 
