@@ -54,3 +54,19 @@ def test_workers_and_chunk_size_do_not_change_rows():
     odd_chunks = run_replications(scenario, 60, seed=21, workers=2, chunk_size=7)
     pd.testing.assert_frame_equal(serial, parallel)
     pd.testing.assert_frame_equal(serial, odd_chunks)
+
+
+@pytest.mark.parametrize("pattern", ["sporadic", "chronic", "salami", "hybrid", "surge_offensive", "poisson", "compliant"])
+@pytest.mark.parametrize("trigger", ["armed_attack", "count_window", "graduated", "trip_wire"])
+def test_compiled_runs_equal_incident_by_incident_runs(pattern, trigger):
+    """The vectorised screening of a non-adaptive plan gives exactly the event-by-event rows."""
+    scenario = load_scenario((f"breach={pattern}", f"trigger={trigger}", "horizon=200"))
+    for seed in run_seeds(8, 6):
+        fast = GuaranteeModel(scenario, seed=seed, collect=False, compiled=True).run()
+        slow = GuaranteeModel(scenario, seed=seed, collect=False, compiled=False).run()
+        assert same(fast, slow), {k: (fast[k], slow[k]) for k in fast if fast[k] != slow[k]}
+
+
+def test_adaptive_patterns_cannot_run_compiled():
+    with pytest.raises(ValueError, match="adaptive"):
+        GuaranteeModel(load_scenario(("breach=adaptive_probe",)), seed=1, compiled=True)

@@ -80,7 +80,10 @@ class CoalitionState(mesa.Agent):
             self._decline(stype, "did not follow through")
         else:
             self.status[stype] = SupportStatus.DECIDING
-            self.reason[stype] = "willing; waiting for its conditions"
+            waits = [f"{self.threshold:.0%} of the coalition's {stype} capacity acts"] if self.threshold > 0 else []
+            if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us:
+                waits.append("the United States acts")
+            self.reason[stype] = "willing; waits until " + " and ".join(waits) if waits else "willing"
 
     def ready(self, stype: str, acting_share: float, us_acting: bool) -> bool:
         """Has the state's joining threshold and US conditionality been met?"""
@@ -89,7 +92,7 @@ class CoalitionState(mesa.Agent):
             self.reason[stype] = "waiting for the United States to act"
             return False
         if acting_share + 1e-12 < self.threshold:
-            self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition acts"
+            self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition's {stype} capacity acts"
             return False
         return True
 
@@ -122,7 +125,7 @@ class CoalitionState(mesa.Agent):
     def approve(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.APPROVED
         self.approved_day[stype] = day
-        self.reason[stype] = f"approved ({self.procedure(stype).replace('_', ' ')})"
+        self.reason[stype] = f"approved by its {self.procedure(stype).replace('_', ' ')} procedure"
 
     def deliver(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.DELIVERING
@@ -156,6 +159,13 @@ class Ukraine(mesa.Agent):
         if self._u_report(breach.index) >= s.ukraine_recall:
             return None
         return breach.day + s.ukraine_report_delay.from_uniform(self._u_delay(breach.index))
+
+    def report_days(self, days: np.ndarray, n: int) -> np.ndarray:
+        """Vectorised ``report_day`` for incidents ``0 .. n-1`` (inf where Ukraine does not report)."""
+        s = self.model.spec
+        reported = self._u_report.span(0, n) < s.ukraine_recall
+        delays = s.ukraine_report_delay.from_uniforms(self._u_delay.span(0, n))
+        return np.where(reported, days + delays, np.inf)
 
     def invocation_delay(self, tier: int) -> float:
         return self.model.spec.invocation_delay.from_uniform(self._u_invoke(tier))

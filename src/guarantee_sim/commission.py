@@ -19,10 +19,16 @@ DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")
 
 
 class DecisionRule:
+    """``decide_many`` takes a (incidents × members) array of votes; ``decide`` one row."""
+
     name = "rule"
 
+    @classmethod
+    def decide(cls, votes: np.ndarray, lead_index: int, qualified_share: float) -> bool:
+        return bool(cls.decide_many(np.asarray(votes)[None, :], lead_index, qualified_share)[0])
+
     @staticmethod
-    def decide(votes: np.ndarray, lead_index: int, qualified_share: float) -> bool:
+    def decide_many(votes: np.ndarray, lead_index: int, qualified_share: float) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -31,8 +37,8 @@ class Consensus(DecisionRule):
     """Every member agrees (unanimity)."""
 
     @staticmethod
-    def decide(votes, lead_index, qualified_share):
-        return bool(votes.all())
+    def decide_many(votes, lead_index, qualified_share):
+        return votes.all(axis=1)
 
 
 @DECISION_RULES.register("unanimity")
@@ -45,8 +51,8 @@ class QualifiedMajority(DecisionRule):
     """At least ``qualified_share`` of the members agree."""
 
     @staticmethod
-    def decide(votes, lead_index, qualified_share):
-        return bool(np.count_nonzero(votes) >= qualified_share * len(votes) - 1e-9)
+    def decide_many(votes, lead_index, qualified_share):
+        return np.count_nonzero(votes, axis=1) >= qualified_share * votes.shape[1] - 1e-9
 
 
 @DECISION_RULES.register("simple_majority")
@@ -54,8 +60,8 @@ class SimpleMajority(DecisionRule):
     """More than half of the members agree."""
 
     @staticmethod
-    def decide(votes, lead_index, qualified_share):
-        return bool(np.count_nonzero(votes) * 2 > len(votes))
+    def decide_many(votes, lead_index, qualified_share):
+        return np.count_nonzero(votes, axis=1) * 2 > votes.shape[1]
 
 
 @DECISION_RULES.register("lead_nation")
@@ -63,8 +69,8 @@ class LeadNation(DecisionRule):
     """The lead nation's view decides."""
 
     @staticmethod
-    def decide(votes, lead_index, qualified_share):
-        return bool(votes[lead_index])
+    def decide_many(votes, lead_index, qualified_share):
+        return votes[:, lead_index]
 
 
 @dataclass(slots=True)
@@ -105,11 +111,34 @@ class SpecialCommission:
         u_inv, _, _ = self._u[referral.false_alarm]
         return self.s.investigation_time.from_uniform(u_inv(referral.index))
 
+    def evidence_probabilities(self, deniability: np.ndarray, monitoring_evidence: np.ndarray) -> np.ndarray:
+        """Vectorised ``evidence_probability`` for real incidents."""
+        q = self.base_attribution * (1.0 - deniability)
+        return np.where(monitoring_evidence, q, q * self.s.ukraine_evidence_weight)
+
     def evidence_probability(self, referral: Referral) -> float:
         if referral.false_alarm:
             return self.base_attribution * self.s.false_alarm_attribution
         q = self.base_attribution * (1.0 - referral.breach.deniability)
         return q if referral.monitoring_evidence else q * self.s.ukraine_evidence_weight
+
+    def investigate_all(self, false_alarm: bool, idx: np.ndarray, evidence: np.ndarray) -> tuple:
+        """Vectorised: (investigation days, conclusive, attributed) of many referrals at once.
+
+        Reads the same stream positions as ``investigation_time`` and ``attribute``, so both
+        give the same findings.
+        """
+        u_inv, u_ev, u_votes = self._u[false_alarm]
+        n = int(idx.max()) + 1 if len(idx) else 0
+        days = self.s.investigation_time.from_uniforms(u_inv.span(0, n)[idx]) if n else np.empty(0)
+        conclusive = u_ev.span(0, n)[idx] < evidence if n else np.zeros(0, bool)
+        if not self.members:
+            return days, conclusive, conclusive
+        m = len(self.members)
+        votes_u = u_votes.matrix(n)[idx, :m]
+        p_agree = np.where(conclusive, self.s.agree_if_conclusive, self.s.agree_if_inconclusive)
+        attributed = self.s.decision_rule.decide_many(votes_u < p_agree[:, None], self.lead_index, self.s.qualified_share)
+        return days, conclusive, np.asarray(attributed, dtype=bool)
 
     def attribute(self, referral: Referral) -> tuple[bool, bool]:
         """(conclusive evidence, attributed by the decision rule)."""

@@ -32,8 +32,8 @@ class Delay:
         raise NotImplementedError
 
     def from_uniforms(self, u: np.ndarray) -> np.ndarray:
-        """Vectorised ``from_uniform``."""
-        return np.array([self.from_uniform(x) for x in u], dtype=float)
+        """Vectorised ``from_uniform``: the same numbers for the same uniforms."""
+        raise NotImplementedError
 
     @property
     def mean(self) -> float:
@@ -98,6 +98,9 @@ class LogNormal(Delay):
     def from_uniform(self, u: float) -> float:
         return self.params.median * math.exp(self.params.sigma * float(special.ndtri(u)))
 
+    def from_uniforms(self, u: np.ndarray) -> np.ndarray:
+        return self.params.median * np.exp(self.params.sigma * special.ndtri(u))
+
     @property
     def mean(self) -> float:
         return self.params.median * math.exp(self.params.sigma**2 / 2)
@@ -114,6 +117,10 @@ class Gamma(Delay):
         k = self.params.shape
         return float(special.gammaincinv(k, u)) * self.params.mean / k
 
+    def from_uniforms(self, u: np.ndarray) -> np.ndarray:
+        k = self.params.shape
+        return special.gammaincinv(k, u) * self.params.mean / k
+
     @property
     def mean(self) -> float:
         return self.params.mean
@@ -128,6 +135,9 @@ class Uniform(Delay):
 
     def from_uniform(self, u: float) -> float:
         return self.params.low + (self.params.high - self.params.low) * u
+
+    def from_uniforms(self, u: np.ndarray) -> np.ndarray:
+        return self.params.low + (self.params.high - self.params.low) * np.asarray(u)
 
     @property
     def mean(self) -> float:

@@ -33,7 +33,23 @@ from .outcomes import Stage
 from .streams import RunStreams
 from .triggers import SUPPORT_TYPES, Finding
 
+KIND_INDEX = {kind: i for i, kind in enumerate(BreachKind)}
 DECISION_EVENTS = ("trigger", "invoked", "decide", "approval", "eu_package", "delivery")
+
+# plain-language names of the breach kinds, for the narrated story only
+PLAIN_KIND = {
+    BreachKind.SMALL_ARMS: "small-arms fire",
+    BreachKind.ARTILLERY: "artillery fire",
+    BreachKind.DRONE_MISSILE: "drone or missile strike",
+    BreachKind.HYBRID: "sabotage or cyber attack",
+    BreachKind.GROUND_INCURSION: "ground incursion",
+    BreachKind.ARMED_ATTACK: "armed attack (major offensive)",
+}
+
+
+def plain(text: str) -> str:
+    """``notify_parliament`` -> ``notify parliament`` (story text only)."""
+    return text.replace("_", " ")
 
 
 class GuaranteeModel(mesa.Model):
@@ -45,6 +61,10 @@ class GuaranteeModel(mesa.Model):
         seed / rng: the run's integer seed (``rng`` is accepted for Mesa's tools).
         collect: keep a Mesa DataCollector updated on each ``step()``.
         narrate: keep a plain-language log of the run (``self.story``).
+        compiled: screen every planned incident at day 0 in one vectorised pass and feed only
+            the attributed findings to the trigger (default: whenever the breach pattern is not
+            adaptive and the run is not narrated). Same stream positions, same outcomes as the
+            incident-by-incident path; a test holds the two equal.
     """
 
     def __init__(
@@ -55,6 +75,7 @@ class GuaranteeModel(mesa.Model):
         rng: int | None = None,
         collect: bool = True,
         narrate: bool = False,
+        compiled: bool | None = None,
     ):
         if seed is None:
             seed = rng if isinstance(rng, (int, np.integer)) else int(np.random.SeedSequence().entropy % 2**63)
@@ -82,6 +103,11 @@ class GuaranteeModel(mesa.Model):
         self.force = MultinationalForce(s, self.streams)
         pattern = s.breach_pattern(s.breach_params, s.horizon, self.streams.rng("breaches"), self.force.hazard_multiplier)
         self.violator = Violator(self, pattern)
+        self.compiled = (not narrate and not pattern.adaptive) if compiled is None else compiled
+        if self.compiled and pattern.adaptive:
+            raise ValueError("an adaptive breach pattern reacts to each finding: it cannot run compiled")
+        self._feed: list | None = None  # compiled runs: attributed findings in time order
+        self._feed_pos = 0
         self.monitoring = MonitoringMechanism(s, self.streams, pattern.coverage)
         members = [a.name for a in self.coalition if a.profile.commission_seat]
         self.commission = SpecialCommission(s, self.streams, members)
@@ -131,6 +157,8 @@ class GuaranteeModel(mesa.Model):
                     "attributed": "n_attributed",
                     "states_acting": lambda m: sum(a.acting for a in m.coalition),
                     "binding_share": lambda m: m.binding_share(),
+                    "activation_day": "activation_day",
+                    "stage": lambda m: m.stage().value,
                 }
             )  # collected after each step, so the last record is the state at the horizon
 
@@ -141,12 +169,21 @@ class GuaranteeModel(mesa.Model):
         heapq.heappush(self._queue, (day, next(self._seq), kind, handler, args))
 
     def _advance(self, until: float) -> None:
-        q = self._queue
-        while q and q[0][0] <= until:
+        q, feed = self._queue, self._feed
+        while True:
+            next_event = q[0][0] if q else math.inf
+            next_finding = feed[self._feed_pos][0] if feed and self._feed_pos < len(feed) else math.inf
+            if min(next_event, next_finding) > until:
+                break
+            if next_finding <= next_event:
+                self._consume_finding()
+                continue
             day, _, kind, handler, args = heapq.heappop(q)
             if kind in DECISION_EVENTS:
                 self._pending_decisions -= 1
             handler(day, *args)
+        if self.compiled:
+            self._sync_counts(until)
 
     def step(self) -> None:
         """Advance one day (interactive use and ``mesa.batch_run``)."""
@@ -177,6 +214,9 @@ class GuaranteeModel(mesa.Model):
             b.index = i
             b.targets_force = self.force.is_targeted(b)
         self._next_index = len(planned)
+        if self.compiled:
+            self._compile(planned)
+            return
         adaptive = self.violator.pattern.adaptive
         observations = [None] * len(planned) if adaptive else self.monitoring.observe(planned)
         for b, obs in zip(planned, observations):
@@ -200,33 +240,127 @@ class GuaranteeModel(mesa.Model):
         self.n_incidents += 1
         self.breaches_by_kind[breach.kind] += breach.count
         self.ukraine.suffer(breach)
-        what = f"{breach.kind.key.replace('_', ' ')}" + (f" ({breach.count} violations)" if breach.count > 1 else "")
+        what = PLAIN_KIND[breach.kind] + (f" ({breach.count} violations)" if breach.count > 1 else "")
         if breach.targets_force:
-            what += ", hitting the multinational force"
+            what += " hitting the multinational force"
         self.note(day, "breach", f"breach: {what}, severity {breach.severity:.1f}")
         referral_day = math.inf
         if obs.detected:
             self.n_detected += obs.n_detected
             referral_day = obs.report_day
-            self.note(day, "detection", f"monitoring detects the {what}; report due day {obs.report_day:.1f}")
+            seen = f" ({obs.n_detected} of {breach.count} seen)" if breach.count > 1 else ""
+            self.note(day, "detection", f"{what} detected by the monitoring mechanism{seen}; report due day {obs.report_day:.1f}")
         ua_day = self.ukraine.report_day(breach)
         if ua_day is not None:
             self.n_reported_by_ukraine += breach.count
             referral_day = min(referral_day, ua_day)
+            if not obs.detected:
+                self.note(day, "detection", f"{what} missed by the monitoring mechanism; Ukraine reports it on day {ua_day:.1f}")
         if referral_day < math.inf:
             self._at(referral_day, "referral", self._on_referral, Referral(referral_day, breach, False, obs.detected, breach.index))
         elif not obs.detected:
-            self.note(day, "detection", f"the {what} goes unreported")
+            self.note(day, "detection", f"{what} goes unreported: missed by the monitoring mechanism, not reported by Ukraine")
+
+    # the compiled pipeline (non-adaptive patterns) ----------------------------------------------
+    def _compile(self, planned: list[Breach]) -> None:
+        """Screen every planned incident and false alarm at once; keep what the run needs by day.
+
+        Each incident reads the same stream positions as on the incident-by-incident path, so
+        detection, reports, investigations and findings are the same numbers.
+        """
+        n = len(planned)
+        days = np.fromiter((b.day for b in planned), float, n)
+        counts = np.fromiter((b.count for b in planned), np.int64, n)
+        deniability = np.fromiter((b.deniability for b in planned), float, n)
+        detected, n_detected, report_day = self.monitoring.observe_arrays(planned)
+        ua_day = self.ukraine.report_days(days, n)
+        referral = np.minimum(np.where(detected, report_day, np.inf), ua_day)
+        referred = np.flatnonzero(np.isfinite(referral))
+        evidence = self.commission.evidence_probabilities(deniability[referred], detected[referred])
+        inv, _, attributed = self.commission.investigate_all(False, referred, evidence)
+        finding_day = referral[referred] + inv
+
+        alarms = self.monitoring.false_alarms(self.horizon)
+        fa_report = np.array([fa.report_day for fa in alarms])
+        fa_evidence = np.full(len(alarms), self.commission.base_attribution * self.spec.false_alarm_attribution)
+        fa_inv, _, fa_attributed = self.commission.investigate_all(True, np.arange(len(alarms)), fa_evidence)
+        fa_finding_day = fa_report + fa_inv if len(alarms) else np.empty(0)
+
+        # counters as step functions of the day: sorted event days and cumulative values
+        kind_of = np.fromiter((KIND_INDEX[b.kind] for b in planned), np.int64, n)
+        self._steps = {
+            "incidents": (days, np.arange(1, n + 1)),
+            "violations": (days, np.cumsum(counts)),
+            "detected": (days, np.cumsum(np.where(detected, n_detected, 0))),
+            "ukraine": (days, np.cumsum(np.where(np.isfinite(ua_day), counts, 0))),
+            "referred": (np.sort(referral[referred]), np.arange(1, len(referred) + 1)),
+            "false_alarms": (np.sort(fa_report), np.arange(1, len(alarms) + 1)),
+            "findings": (np.sort(np.concatenate([finding_day, fa_finding_day])), None),
+            "attributed": (np.sort(np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]])), None),
+        }
+        for k, kind in enumerate(BreachKind):
+            self._steps[kind] = (days, np.cumsum(np.where(kind_of == k, counts, 0)))
+
+        # Ukraine's holding time at the first armed attack, from the damage of earlier incidents
+        attacks = np.flatnonzero(kind_of == KIND_INDEX[BreachKind.ARMED_ATTACK])
+        self._offensive = None
+        if len(attacks):
+            first = int(attacks[0])
+            s = self.spec
+            heavy = [b.severity for b in planned[:first] if b.severity >= s.damage_min_severity]
+            damage = s.damage_per_severity * sum(heavy)
+            capacity = max(0.0, s.initial_capacity + s.support_growth * days[first] - damage)
+            self._offensive = (float(days[first]), s.holding_days * capacity)
+
+        # the attributed findings, in the order the incident-by-incident path would see them
+        feed = [(float(finding_day[j]), 0, int(i)) for j, i in enumerate(referred) if attributed[j]]
+        feed += [(float(fa_finding_day[j]), 1, j) for j in range(len(alarms)) if fa_attributed[j]]
+        feed.sort()
+        self._planned, self._alarms = planned, alarms
+        self._feed = feed
+
+    def _consume_finding(self) -> None:
+        day, is_false_alarm, i = self._feed[self._feed_pos]
+        self._feed_pos += 1
+        b = self._alarms[i] if is_false_alarm else self._planned[i]
+        finding = Finding(day, b.day, b.kind, b.severity, True, bool(is_false_alarm),
+                          getattr(b, "targets_force", False), None if is_false_alarm else b)
+        self._feed_trigger(day, finding)
+        if all(self.tier_fired):
+            self._feed_pos = len(self._feed)  # later findings change no outcome; counts come from _steps
+
+    def _sync_counts(self, day: float) -> None:
+        """Set the counters to their values at ``day`` (compiled runs keep no per-incident events)."""
+
+        def at(key):
+            times, values = self._steps[key]
+            k = int(np.searchsorted(times, day, side="right"))
+            return k if values is None else (int(values[k - 1]) if k else 0)
+
+        self.n_incidents = at("incidents")
+        self.n_breaches = at("violations")
+        self.n_detected = at("detected")
+        self.n_reported_by_ukraine = at("ukraine")
+        self.n_referred_real = at("referred")
+        self.n_false_alarms = at("false_alarms")
+        self.n_findings = at("findings")
+        self.n_attributed = at("attributed")
+        for kind in BreachKind:
+            self.breaches_by_kind[kind] = at(kind)
+        if self._offensive is not None and self._offensive[0] <= day and self.ukraine.offensive_day is None:
+            self.ukraine.offensive_day, self.ukraine.holding_time = self._offensive
 
     # the special commission ----------------------------------------------------------------
     def _on_referral(self, day: float, ref: Referral) -> None:
         if ref.false_alarm:
             self.n_false_alarms += 1
-            self.note(day, "referral", f"false alarm ({ref.breach.kind.key.replace('_', ' ')}) referred to the commission")
+            self.note(day, "referral", f"false alarm: the monitoring mechanism reports {PLAIN_KIND[ref.breach.kind]} on day "
+                      f"{ref.breach.day:.1f} that did not happen; referred to the special commission")
         else:
             self.n_referred_real += 1
-            src = "monitoring report" if ref.monitoring_evidence else "Ukrainian report only"
-            self.note(day, "referral", f"{src} of the day-{ref.breach.day:.1f} breach referred to the commission")
+            src = "with monitoring evidence" if ref.monitoring_evidence else "on Ukraine's report alone (no monitoring evidence)"
+            self.note(day, "referral", f"the day-{ref.breach.day:.1f} {PLAIN_KIND[ref.breach.kind]} referred to the special "
+                      f"commission {src}")
         self._at(day + self.commission.investigation_time(ref), "finding", self._on_finding, ref)
 
     def _on_finding(self, day: float, ref: Referral) -> None:
@@ -235,21 +369,30 @@ class GuaranteeModel(mesa.Model):
         b = ref.breach
         real = None if ref.false_alarm else b
         self.violator.learn_finding(real, attributed, day)
+        label = PLAIN_KIND[b.kind]
         if not attributed:
-            self.note(day, "finding", f"commission cannot attribute the day-{b.day:.1f} incident"
-                      + (" (evidence inconclusive)" if not conclusive else " (members split)"))
+            why = ("the evidence is inconclusive" if not conclusive
+                   else f"the evidence is conclusive but the members split ({plain(self.spec.decision_rule.name)} rule)")
+            self.note(day, "finding", f"commission cannot attribute the day-{b.day:.1f} {label}: {why}"
+                      + (" (it was a false alarm)" if ref.false_alarm else ""))
             return
         self.n_attributed += 1
-        self.note(day, "finding", f"commission attributes the day-{b.day:.1f} {b.kind.key.replace('_', ' ')} to the violator"
-                  + (" (it was a false alarm)" if ref.false_alarm else ""))
+        self.note(day, "finding", f"commission attributes the day-{b.day:.1f} {label} to the violator"
+                  + (" (it was a false alarm)" if ref.false_alarm else "")
+                  + ("" if conclusive else " although the evidence is inconclusive"))
         finding = Finding(day, b.day, b.kind, b.severity, True, ref.false_alarm, getattr(b, "targets_force", False), real)
+        self._feed_trigger(day, finding)
+
+    def _feed_trigger(self, day: float, finding: Finding) -> None:
+        """An attributed finding reaches every tier's rule that has not fired yet."""
         for i, rule in enumerate(self.tiers):
             if not self.tier_fired[i] and rule.observe(finding):
                 self.tier_fired[i] = True
-                self.trigger_false_alarm[i] = ref.false_alarm
+                self.trigger_false_alarm[i] = finding.false_alarm
                 for t in self.spec.tiers[i].types:
                     self.trigger_day[t] = day
-                self.note(day, "trigger", f"trigger fires: {rule.describe()} -> {', '.join(self.spec.tiers[i].types)}")
+                self.note(day, "trigger", f"trigger fires on {rule.describe()}: the coalition must now decide on "
+                          f"{', '.join(self.spec.tiers[i].types)} support")
                 self._at(day, "trigger", self._on_trigger, i)
 
     # from trigger to decisions ----------------------------------------------------------------
@@ -269,7 +412,7 @@ class GuaranteeModel(mesa.Model):
 
     def _on_decide(self, day: float, tier: int, consulted: bool = True) -> None:
         if consulted:
-            self.note(day, "consultation", "coordination cell completes the consultation round")
+            self.note(day, "consultation", "the coordination cell in Paris completes the consultation round; each state decides")
         types = [t for t in self.spec.tiers[tier].types if self.committed[t] > 0]
         for t in types:
             self.decided_types.append(t)
@@ -281,7 +424,7 @@ class GuaranteeModel(mesa.Model):
                     else:
                         heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
                 elif state.status[t] is SupportStatus.DECLINED:
-                    self.note(day, "decision", f"{state.name}: {t} support declined ({state.reason[t]})")
+                    self.note(day, "decision", f"{state.name} declines {t} support: {state.reason[t]}")
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
             u = self.streams.uniforms("eu_package")
@@ -326,14 +469,23 @@ class GuaranteeModel(mesa.Model):
                     state = heapq.heappop(heap)[2]
                     if not state.ready(t, share, us_acting):
                         self.waiting_for_us.append((state, t))
+                        self.note(day, "decision", f"{state.name} is willing to give {t} support but waits for the "
+                                  "United States to act")
                         continue
                     delay, ok = state.approval(t)
+                    if self.narrate:
+                        why = (f"threshold {state.threshold:.0%} met: {share:.0%} of the coalition's {t} capacity acts"
+                               if state.threshold > 0 else "acts first: threshold 0%")
+                        if state.profile.us_conditional and self.spec.honour_us_conditionality and not state.profile.is_us:
+                            why += "; the United States is acting"
+                        self.note(day, "decision", f"{state.name} starts its {plain(state.procedure(t))} procedure for {t} "
+                                  f"support ({why}); decision due day {day + delay:.1f}")
                     self._at(day + delay, "approval", self._on_approval, state, t, ok)
 
     def _on_approval(self, day: float, state: CoalitionState, stype: str, ok: bool) -> None:
         if not ok:
             state.decline(stype, f"{state.procedure(stype).replace('_', ' ')} approval refused")
-            self.note(day, "decision", f"{state.name}: {stype} support refused ({state.profile.regime.replace('_', ' ')} regime)")
+            self.note(day, "decision", f"{state.name}: {plain(state.procedure(stype))} approval of {stype} support refused")
             return
         self._approve(day, state, stype)
         self._cascade(day)
@@ -341,12 +493,12 @@ class GuaranteeModel(mesa.Model):
     def _approve(self, day: float, state: CoalitionState, stype: str) -> None:
         state.approve(stype, day)
         self.approved_capacity[stype] += state.profile.capacity[stype]
-        self.note(day, "approval", f"{state.name} approves {stype} support ({state.procedure(stype).replace('_', ' ')})")
+        self.note(day, "approval", f"{state.name} approves {stype} support ({plain(state.procedure(stype))} procedure)")
         self._at(day + state.delivery_delay(stype), "delivery", self._on_delivery, state, stype)
 
     def _on_eu_package(self, day: float) -> None:
         self.eu_package_adopted = True
-        self.note(day, "approval", "EU sanctions package adopted")
+        self.note(day, "approval", "the EU adopts the sanctions package: its members' economic support is approved")
         self._cascade(day)
 
     def _on_delivery(self, day: float, state: CoalitionState, stype: str) -> None:

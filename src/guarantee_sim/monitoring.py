@@ -58,6 +58,13 @@ class MonitoringMechanism:
         """Screen incidents (vectorised over the list; each reads its own stream positions)."""
         if not breaches:
             return []
+        detected, n_detected, report_days = self.observe_arrays(breaches)
+        return [Observation(bool(d), int(k), float(t)) for d, k, t in zip(detected, n_detected, report_days)]
+
+    def observe_arrays(self, breaches: list[Breach]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(detected, violations detected, report day) per incident."""
+        if not breaches:
+            return np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0)
         idx = np.fromiter((b.index for b in breaches), dtype=np.int64, count=len(breaches))
         p = np.fromiter((self.p[b.kind] for b in breaches), dtype=float, count=len(breaches))
         n = np.fromiter((b.count for b in breaches), dtype=np.int64, count=len(breaches))
@@ -75,10 +82,7 @@ class MonitoringMechanism:
             )
         delays = self.s.report_delay.from_uniforms(self._take(self._u_delay, idx))
         days = np.fromiter((b.day for b in breaches), dtype=float, count=len(breaches))
-        return [
-            Observation(bool(d), int(k), float(t))
-            for d, k, t in zip(detected, n_detected, days + delays)
-        ]
+        return detected, n_detected, days + delays
 
     @staticmethod
     def _take(stream, idx: np.ndarray) -> np.ndarray:

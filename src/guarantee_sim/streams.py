@@ -47,6 +47,12 @@ class IndexedUniforms:
             self(start + n - 1)
         return self._buf[start : start + n]
 
+    def matrix(self, n: int) -> np.ndarray:
+        """The uniforms of entities ``0 .. n-1`` as an (n, width) array."""
+        if n > 0:
+            self(n - 1, self.width - 1)
+        return self._buf[: n * self.width].reshape(n, self.width)
+
     def block(self, i: int, n: int) -> np.ndarray:
         """The ``n`` uniforms of entity ``i`` (``n <= width``)."""
         self(i, n - 1)

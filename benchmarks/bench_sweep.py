@@ -1,0 +1,129 @@
+"""Sweep speed and memory: the headline study's throughput, this runner against mesa.batch_run,
+and the peak memory of a 100,000-run job.
+
+    python benchmarks/bench_sweep.py [--runs 1000] [--skip-memory]
+
+Targets (issue: batch runs and parameter sweeps):
+  * headline study throughput on this 2-core machine >= 1,000 runs/s (a 30-cell x 1,000-run
+    sweep in <= 30 s);
+  * this runner >= 2x mesa.batch_run(number_processes=2) on the same model, seeds and 2,000 runs,
+    with identical outcomes;
+  * a 100,000-run job streams its results: peak RSS <= 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import mesa
+
+from guarantee_sim.config import load_scenario
+from guarantee_sim.model import GuaranteeModel
+from guarantee_sim.runner import run_replications, run_seeds
+
+
+def verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def sweep_throughput(runs: int, extra: list[str]) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "guarantee_sim.cli", "-m", "experiment=headline", f"runs={runs}",
+               f"hydra.sweep.dir={tmp}/sweep", *extra]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True).stdout
+        elapsed = time.perf_counter() - start
+    cells = sum(1 for line in out.splitlines() if " runs (" in line)
+    return elapsed, cells
+
+
+def compare_with_batch_run(runs: int = 2000) -> None:
+    overrides = ("trigger=any_attributed",)
+    scenario = load_scenario(overrides)
+    seeds = run_seeds(0, runs)
+    start = time.perf_counter()
+    ours = run_replications(scenario, runs, 0, workers=2)
+    t_ours = time.perf_counter() - start
+
+    if "rng" in inspect.signature(mesa.batch_run).parameters:  # mesa 3.5 seeds through rng=
+        kwargs, params = {"rng": seeds}, {}
+    else:
+        kwargs, params = {"iterations": 1}, {"seed": seeds}
+    start = time.perf_counter()
+    rows = mesa.batch_run(
+        GuaranteeModel, parameters={"overrides": [overrides], **params}, number_processes=2,
+        max_steps=math.ceil(scenario.horizon) + 1, data_collection_period=-1, display_progress=False, **kwargs,
+    )
+    t_mesa = time.perf_counter() - start
+    by_seed = {r["seed"]: r for r in rows}
+    same = all(
+        by_seed[s]["breaches"] == row.n_breaches
+        and by_seed[s]["attributed"] == row.n_attributed
+        and by_seed[s]["stage"] == row.stage
+        and (math.isnan(row.activation_day) and math.isnan(by_seed[s]["activation_day"])
+             or by_seed[s]["activation_day"] == row.activation_day)
+        for s, row in zip(seeds, ours.itertuples())
+    )
+    ratio = t_mesa / t_ours
+    print(f"{runs} runs, 2 processes: this runner {t_ours:.2f} s ({runs / t_ours:.0f} runs/s), "
+          f"mesa.batch_run {t_mesa:.2f} s ({runs / t_mesa:.0f} runs/s): {ratio:.1f}x -> {verdict(ratio >= 2)} target >= 2x; "
+          f"identical outcomes: {same}")
+
+
+def peak_memory(runs: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        code = (
+            "import resource, sys; from guarantee_sim.cli import main; "
+            f"sys.argv=['guarantee-sim']; "
+            "import guarantee_sim.cli as c\n"
+            "try:\n"
+            f"    c.main(['runs={runs}', 'workers={workers}', 'hydra.run.dir={tmp}/run'])\n"
+            "finally:\n"
+            "    print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        )
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, check=True)
+        elapsed = time.perf_counter() - start
+        size = os.path.getsize(f"{tmp}/run/runs.parquet")
+    parent = int(next(l.split()[1] for l in proc.stderr.splitlines() if l.startswith("PEAK_KB"))) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = max(parent, children)
+    print(f"{runs:,} runs, workers={workers}: {elapsed:.0f} s, runs.parquet {size / 1e6:.1f} MB, "
+          f"peak RSS {peak:.0f} MB (main process {parent:.0f} MB) -> {verdict(peak <= 1024)} target <= 1 GB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000, help="runs per cell of the headline study")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}, mesa {mesa.__version__}, {os.cpu_count()} cores")
+
+    for label, extra in [
+        ("30 cells (breach x commitments, armed_attack trigger), basic launcher, workers=2",
+         ["hydra.sweeper.params.trigger=armed_attack", "workers=2"]),
+        ("30 cells, joblib launcher (2 cells at a time), workers=1",
+         ["hydra.sweeper.params.trigger=armed_attack", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
+        ("full headline study (120 cells), joblib launcher",
+         ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
+    ]:
+        elapsed, cells = sweep_throughput(args.runs, extra)
+        rate = cells * args.runs / elapsed
+        print(f"{label}: {cells} cells x {args.runs} runs in {elapsed:.1f} s = {rate:.0f} runs/s -> "
+              f"{verdict(rate >= 1000)} target >= 1,000 runs/s")
+
+    compare_with_batch_run()
+    if not args.skip_memory:
+        peak_memory(100_000, workers=2)
+
+
+if __name__ == "__main__":
+    main()
