@@ -9,7 +9,7 @@ PY      = $(VENV)/bin/python
 # whose minor version differs from $(PYTHON)'s and that is on one side of the 3.12 boundary
 OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
 
-.PHONY: run test test-main test-other bench clean
+.PHONY: run test test-main test-other browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,17 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/guarantee-sim
+	$(VENV)/bin/guarantee-sim -m experiment=headline hydra.sweep.dir=results/headline
+	$(VENV)/bin/guarantee-sim-report results/headline
 
-test: test-main test-other
+test: browser test-main test-other
+
+# the dashboard's browser test drives Debian's chromium (playwright cannot download its own here)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is not installed and cannot be installed here: the browser test will be skipped"; fi
 
 test-main: $(VENV)/.installed
 	$(PY) -c "import mesa, sys; print(f'Python {sys.version.split()[0]}, mesa {mesa.__version__}')"
