@@ -17,17 +17,11 @@ import time
 
 import mesa
 
+from guarantee_sim.breaches import Sporadic
 from guarantee_sim.config import load_scenario
 from guarantee_sim.runner import run_replications
 
-SPORADIC_RATES = {
-    "small_arms": 0.05,
-    "artillery": 0.03,
-    "drone_missile": 0.01,
-    "hybrid": 0.01,
-    "ground_incursion": 0.003,
-    "armed_attack": 0.002,
-}
+SPORADIC_RATES = Sporadic.Params().rates
 
 
 def ms_per_run(overrides: tuple[str, ...], runs: int, repeats: int = 3) -> tuple[float, float]:
