@@ -2,8 +2,9 @@
 
     guarantee-sim breach=hybrid trigger=armed_attack runs=500 seed=7
 
-Every job of the command is composed and checked before Hydra creates any output folder,
-so bad input ends with one line on stderr, exit code 2 and nothing written.
+The command's jobs (for a sweep: a few that between them use every value of every lever) are
+composed and checked before Hydra creates any output folder, so bad input ends with one line on
+stderr, exit code 2 and nothing written.
 """
 
 from __future__ import annotations
@@ -115,10 +116,10 @@ def _app(cfg: DictConfig) -> None:
     from .store import run_cell
     from .sweep import lever_overrides
 
-    scenario = build_scenario(cfg)
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
     config = OmegaConf.to_container(cfg, resolve=True)
+    scenario = build_scenario(config)
     levers = lever_overrides(hc.overrides.task)
     label = out.name if hc.mode == RunMode.MULTIRUN else "run"
     _, summary, line = run_cell(scenario, out, plan_of(cfg), config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
