@@ -13,6 +13,9 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 PACKAGES = ("guarantee-sim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf")
 
 
@@ -68,6 +71,7 @@ def write_atomic(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -59,6 +59,27 @@ def _num(d, key="estimate"):
     return math.nan if v is None else float(v)
 
 
+def summary_row(cell: str, levers: dict, summary: dict) -> dict:
+    """A cell's summary.json as one row of the sweep summary table."""
+    row = {"cell": cell, **{k: str(v) for k, v in levers.items()}, "runs": summary["runs"]}
+    p, m = summary["activation_probability"], summary["median_days_to_activation"]
+    row.update(
+        activation_probability=_num(p), activation_low=_num(p, "low"), activation_high=_num(p, "high"),
+        median_days=_num(m), median_days_low=_num(m, "low"), median_days_high=_num(m, "high"),
+    )
+    for t, d in summary["by_support_type"].items():
+        row[f"activation_probability_{t}"] = _num(d["activation_probability"])
+        row[f"median_days_{t}"] = _num(d["median_days_to_activation"])
+    for stage in STAGES:
+        row[f"funnel_{stage}"] = summary["funnel"][stage]
+    row["support_in_time"] = _num(summary["support_in_time"])
+    row["false_activation"] = _num(summary["false_activation"])
+    if "half_width" in summary:
+        row["half_width"] = summary["half_width"]
+    row.update(baseline_cell="", paired_difference=math.nan, paired_low=math.nan, paired_high=math.nan)
+    return row
+
+
 def collect_cells(sweep_dir: Path) -> list[tuple[str, dict, pd.DataFrame]]:
     """Complete cells (summary.json written) in a stable order: by folder name."""
     cells = []
@@ -104,21 +125,7 @@ def aggregate(sweep_dir: Path, baseline: tuple[str, str] | None, seed: int) -> t
             frame.insert(i, k, levers.get(k, ""))
         frame.insert(0, "cell", name)
         frames.append(frame)
-        row = {"cell": name, **{k: levers.get(k, "") for k in lever_keys}, "runs": summary["runs"]}
-        p, m = summary["activation_probability"], summary["median_days_to_activation"]
-        row.update(
-            activation_probability=_num(p), activation_low=_num(p, "low"), activation_high=_num(p, "high"),
-            median_days=_num(m), median_days_low=_num(m, "low"), median_days_high=_num(m, "high"),
-        )
-        for t, d in summary["by_support_type"].items():
-            row[f"activation_probability_{t}"] = _num(d["activation_probability"])
-            row[f"median_days_{t}"] = _num(d["median_days_to_activation"])
-        for stage in STAGES:
-            row[f"funnel_{stage}"] = summary["funnel"][stage]
-        row["support_in_time"] = _num(summary["support_in_time"])
-        row["false_activation"] = _num(summary["false_activation"])
-        if "half_width" in summary:
-            row["half_width"] = summary["half_width"]
+        row = summary_row(name, {k: levers.get(k, "") for k in lever_keys}, summary)
         base = baseline_of(levers, levers_by_cell, baseline)
         row["baseline_cell"] = base or ""
         if base is not None and base != name:
@@ -126,8 +133,6 @@ def aggregate(sweep_dir: Path, baseline: tuple[str, str] | None, seed: int) -> t
             n = min(len(a), len(b))  # auto-sized cells share their first n seeds
             d = paired_difference(a[:n], b[:n], seed=seed)
             row.update(paired_difference=d["estimate"], paired_low=d["low"], paired_high=d["high"])
-        else:
-            row.update(paired_difference=math.nan, paired_low=math.nan, paired_high=math.nan)
         rows.append(row)
     table = pd.concat(frames, ignore_index=True)
     summary_table = pd.DataFrame(rows)
@@ -137,9 +142,10 @@ def aggregate(sweep_dir: Path, baseline: tuple[str, str] | None, seed: int) -> t
     return summary_table, lever_keys
 
 
-def default_baseline(task_overrides) -> tuple[str, str] | None:
-    """The first value of the first swept lever on the command line (e.g. ``commitments=paris_2026``)."""
-    for o in task_overrides:
+def default_baseline(task_overrides, sweeper_params=None) -> tuple[str, str] | None:
+    """The first value of the first swept lever: on the command line, else in the preset's sweep."""
+    listed = [f"{k}={v}" for k, v in (sweeper_params or {}).items()]
+    for o in [*task_overrides, *listed]:
         key, _, value = str(o).partition("=")
         if key in NOT_LEVERS or key.startswith("hydra"):
             continue
@@ -176,7 +182,8 @@ class SweepAggregator(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         task = list(config.hydra.overrides.task)
         base = config.get("baseline")
-        baseline = tuple(str(base).split("=", 1)) if base else default_baseline(task)
+        params = config.hydra.sweeper.get("params") or {}
+        baseline = tuple(str(base).split("=", 1)) if base else default_baseline(task, params)
         result = aggregate(sweep_dir, baseline, int(config.seed))
         if result is None:
             print(f"No complete cell in {sweep_dir}")

@@ -1,0 +1,209 @@
+"""The figure functions: they take the sweep's own tables, draw what the tables say, and stay readable."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.text import Text
+from omegaconf import OmegaConf
+from scipy import stats as sps
+
+from guarantee_sim import plots
+from guarantee_sim.config import compose_config
+from guarantee_sim.model import GuaranteeModel
+from guarantee_sim.scenario import build_scenario
+from guarantee_sim.stats import km_median
+from guarantee_sim.store import CellPlan, run_cell
+from guarantee_sim.sweep import aggregate
+from guarantee_sim.triggers import SUPPORT_TYPES
+
+STAMP = "guarantee_sim 0.1.0 · commit abc123 · config test-sweep (breach, trigger) · 60 runs per cell · root seed 0 · horizon 365 days"
+CELLS = [("sporadic", "any_attributed"), ("sporadic", "armed_attack"), ("hybrid", "any_attributed"), ("hybrid", "armed_attack")]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """A real 2 x 2 sweep written by the sweep's own store and aggregator (no Hydra launcher)."""
+    root = tmp_path_factory.mktemp("plots-sweep")
+    for breach, trigger in CELLS:
+        overrides = (f"breach={breach}", f"trigger={trigger}")
+        cfg = compose_config(overrides)
+        name = f"breach={breach},trigger={trigger}"
+        run_cell(build_scenario(cfg), root / name, CellPlan(60, 0, 500, 0.02, 60), OmegaConf.to_container(cfg, resolve=True),
+                 OmegaConf.to_yaml(cfg, resolve=True), name, {"breach": breach, "trigger": trigger})
+    aggregate(root, ("breach", "sporadic"), 0)
+    return pd.read_csv(root / "sweep_summary.csv"), pd.read_parquet(root / "sweep_runs.parquet"), root
+
+
+def stamp_text(fig: Figure) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(lambda a: getattr(a, "get_gid", lambda: None)() == "stamp"))
+
+
+def legend_of(fig: Figure) -> Legend:
+    (legend,) = fig.findobj(Legend)
+    return legend
+
+
+def texts_with(fig: Figure, word: str) -> str:
+    return " ".join(t.get_text() for t in fig.findobj(Text) if word in t.get_text()).replace("\n", " ")
+
+
+def readable(fig: Figure) -> None:
+    assert plots.layout_problems(fig) == []
+    assert "root seed 0" in stamp_text(fig).replace("\n", " ")
+
+
+def test_lever_columns_are_those_of_the_sweep(sweep):
+    summary, runs, _ = sweep
+    assert plots.lever_columns(summary) == ["breach", "trigger"]
+    assert plots.lever_columns(runs) == ["breach", "trigger"]
+    assert plots.values_of(summary, "breach", {"breach": ["sporadic", "hybrid"]}) == ["sporadic", "hybrid"]
+
+
+def test_heatmap_cells_show_the_summary_estimate_and_wilson_interval(sweep):
+    summary, _, _ = sweep
+    fig = plots.plot_heatmap(summary, "breach", "trigger", order={"breach": ["sporadic", "hybrid"]}, horizon=365, stamp=STAMP)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sporadic", "hybrid"]
+    shown = {t.get_text() for t in ax.texts}
+    for _, r in summary.iterrows():
+        assert f"{100 * r.activation_probability:.0f}%" in shown
+        assert f"{100 * r.activation_low:.0f}–{100 * r.activation_high:.0f}" in shown
+    image = ax.get_images()[0].get_array()
+    row = summary.set_index(["breach", "trigger"])
+    assert image[0, 0] == pytest.approx(row.loc[("sporadic", "any_attributed"), "activation_probability"])
+    assert image[1, 1] == pytest.approx(row.loc[("hybrid", "armed_attack"), "activation_probability"])
+    colourbar = fig.axes[-1]
+    assert "365 days" in colourbar.get_ylabel().replace("\n", " ")
+    readable(fig)
+
+
+def test_other_levers_become_panels_and_two_cells_are_never_drawn_as_one(sweep):
+    summary, _, _ = sweep
+    other = summary.assign(cell=summary["cell"] + ",design=b")
+    both = pd.concat([summary, other], ignore_index=True)
+    both.insert(3, "design", ["a"] * len(summary) + ["b"] * len(other))
+    fig = plots.plot_heatmap(both, "breach", "trigger", horizon=365)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
+    assert titles == ["design=a", "design=b"]
+    with pytest.raises(ValueError, match="several cells share"):
+        plots.plot_heatmap(both, "breach", "trigger", facet=[])
+
+
+def test_bars_stand_at_the_estimates_with_wilson_whiskers(sweep):
+    summary, _, _ = sweep
+    fig = plots.plot_bars(summary, "breach", hue="trigger", horizon=365, stamp=STAMP)
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 9) for p in ax.patches)
+    assert heights == sorted(round(v, 9) for v in summary["activation_probability"])
+    whiskers = np.concatenate([seg[:, 1] for c in ax.collections for seg in c.get_segments()])
+    for v in (*summary["activation_low"], *summary["activation_high"]):
+        assert np.isclose(whiskers, v).any()
+    assert {t.get_text() for t in legend_of(fig).get_texts()} == {"any attributed", "armed attack"}
+    assert "days" in ax.get_ylabel()
+    readable(fig)
+
+
+def test_kaplan_meier_curve_ends_at_the_activated_share_and_crosses_half_at_the_median(sweep):
+    _, runs, _ = sweep
+    for cell, r in runs.groupby("cell"):
+        k = plots.km_curve(r["activation_day"], 365)
+        assert k["share"].iloc[-1] == pytest.approx(r["activated"].mean())
+        assert (k["low"] <= k["share"] + 1e-12).all() and (k["share"] <= k["high"] + 1e-12).all()
+        median = km_median(r["activation_day"], 365)[0]
+        crossed = k.loc[k["share"] >= 0.5 - 1e-12, "day"]
+        assert (crossed.iloc[0] if len(crossed) else math.nan) == pytest.approx(median, nan_ok=True)
+
+
+def test_logrank_p_value(sweep):
+    _, runs, _ = sweep
+    a = runs.loc[runs["cell"] == "breach=sporadic,trigger=any_attributed", "activation_day"]
+    b = runs.loc[runs["cell"] == "breach=hybrid,trigger=any_attributed", "activation_day"]
+    expected = sps.logrank(plots.censored(a, 365), plots.censored(b, 365)).pvalue
+    assert plots.logrank_p(a, b, 365) == pytest.approx(expected)
+    assert plots.logrank_p(a, a, 365) == pytest.approx(1.0)
+    assert math.isnan(plots.logrank_p([np.nan] * 5, [np.nan] * 5, 365))
+
+
+def test_kaplan_meier_figure_names_medians_and_the_pair(sweep):
+    _, runs, _ = sweep
+    cells = [f"breach={b},trigger={t}" for b, t in CELLS]
+    fig = plots.plot_km(runs, cells, 365, pair=(cells[2], cells[0]), stamp=STAMP)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "days since the ceasefire" and ax.get_xlim() == (0, 365)
+    legend = [t.get_text() for t in legend_of(fig).get_texts()]
+    assert len(legend) == 4 and all("median" in t for t in legend)
+    assert "log-rank test, breach=hybrid, trigger=any_attributed vs breach=sporadic, trigger=any_attributed: p =" in \
+        texts_with(fig, "log-rank")
+    readable(fig)
+
+
+def test_funnel_segments_are_the_summary_shares(sweep):
+    summary, _, _ = sweep
+    fig = plots.plot_funnel(summary, stamp=STAMP)
+    ax = fig.axes[0]
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(len(plots.FUNNEL_ORDER), len(summary))
+    for i, stage in enumerate(plots.FUNNEL_ORDER):
+        assert widths[i] == pytest.approx(summary[f"funnel_{stage}"].to_numpy())
+    assert widths.sum(axis=0) == pytest.approx(1.0)
+    assert {t.get_text() for t in legend_of(fig).get_texts()} == set(plots.STAGE_LABELS.values())
+    readable(fig)
+
+
+def test_support_type_numbers_equal_the_sweep_summary(sweep):
+    summary, runs, _ = sweep
+    table = plots.support_type_table(runs, list(summary["cell"]), 365)
+    for _, r in summary.iterrows():
+        for t in SUPPORT_TYPES:
+            row = table[(table["cell"] == r["cell"]) & (table["support_type"] == t)].iloc[0]
+            assert row["activation_probability"] == pytest.approx(r[f"activation_probability_{t}"])
+            assert row["median_days"] == pytest.approx(r[f"median_days_{t}"], nan_ok=True)
+    fig = plots.plot_support_types(runs, list(summary["cell"]), 365, stamp=STAMP)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(SUPPORT_TYPES)
+    assert "days" in fig.axes[1].get_xlabel()
+    readable(fig)
+
+
+def test_paired_figure_marks_each_difference(sweep):
+    summary, _, _ = sweep
+    rows = summary[summary["paired_difference"].notna()]
+    pairs = pd.DataFrame({"a": rows["cell"], "b": rows["baseline_cell"], "estimate": rows["paired_difference"],
+                          "low": rows["paired_low"], "high": rows["paired_high"], "n": rows["runs"]})
+    fig = plots.plot_paired(pairs, stamp=STAMP)
+    ax = fig.axes[0]
+    xs = sorted(line.get_xdata()[0] for line in ax.lines if line.get_marker() == "o")
+    assert xs == pytest.approx(sorted(rows["paired_difference"]))
+    assert "percentage points" in ax.get_xlabel()
+    readable(fig)
+
+
+def test_timeline_of_a_rerun_says_whether_it_reproduces_the_stored_row(sweep):
+    _, runs, root = sweep
+    cell = "breach=sporadic,trigger=any_attributed"
+    row = runs[(runs["cell"] == cell) & runs["activated"]].iloc[0]
+    model = GuaranteeModel(build_scenario(OmegaConf.load(root / cell / "config.yaml")), seed=int(row["seed"]),
+                           collect=False, narrate=True)
+    model.run()
+    fig = plots.plot_timeline(model, stored=row.to_dict(), title="run", stamp=STAMP)
+    assert "re-run matches the stored row" in texts_with(fig, "re-run")
+    events, cascade = [ax for ax in fig.axes if ax.get_yticks().size]
+    assert [t.get_text() for t in events.get_yticklabels()] == list(plots.LANES)
+    regimes = {a.profile.regime for a in model.coalition}
+    assert len(cascade.get_yticks()) == len(model.coalition) + len(regimes)
+    assert "days" in cascade.get_xlabel()
+    readable(fig)
+    tampered = dict(row.to_dict(), stage="below_trigger")
+    fig = plots.plot_timeline(model, stored=tampered)
+    assert "re-run DIFFERS from the stored row" in texts_with(fig, "re-run")
+
+
+def test_stamp_is_wrapped_to_the_figure_width():
+    long = " · ".join(f"part {i} " + "x" * 30 for i in range(12))
+    text = plots.wrap_stamp(long, 4.0)
+    per_line = int((4.0 - 0.1) / (plots.STAMP * 0.55 / 72))
+    assert len(text.splitlines()) > 1 and all(len(line) <= per_line for line in text.splitlines())
+    fig, _ = plots.new_figure(4.0, 3.0, long)
+    assert plots.layout_problems(fig) == []

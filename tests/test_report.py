@@ -1,0 +1,392 @@
+"""``guarantee-sim-report``: every figure from a real sweep, one offline HTML file, the sweep's numbers."""
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.text import Text
+from omegaconf import OmegaConf
+
+import guarantee_sim
+from guarantee_sim import plots, report
+from guarantee_sim.config import compose_config
+from guarantee_sim.scenario import build_scenario
+from guarantee_sim.store import CellPlan, run_cell
+from guarantee_sim.sweep import aggregate
+
+SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
+KINDS = ["heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]
+
+
+def cli(cwd, *args):
+    return subprocess.run([sys.executable, "-m", "guarantee_sim.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True)
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    """One small real sweep (2 breach patterns x 2 trigger rules, 80 runs per cell), made once."""
+    root = tmp_path_factory.mktemp("report")
+    cli(root, *SWEEP, "hydra.sweep.dir=results/small")
+    return root
+
+
+@pytest.fixture(scope="session")
+def built(workspace):
+    """The report of the small sweep with the default options: its figures, and the folder written."""
+    folder = workspace / "results" / "small"
+    res = report.load([folder])
+    p = report.plan(res, report.parser().parse_args([str(folder)]))
+    figs, tables = report.build_figures(res, p)
+    report.write_report(res, p, (figs, tables))
+    return figs, p.out
+
+
+@pytest.fixture(scope="session")
+def made(built):
+    return built[1]
+
+
+class Tables(HTMLParser):
+    """Rows of the HTML tables: per table id, per row, the cells' attributes and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.table, self.row, self.cell = {}, None, None, None
+        self.figures, self.urls = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("src", "href"):
+            if key in a:
+                self.urls.append(a[key])
+        if tag == "table":
+            self.table = self.tables.setdefault(a.get("id") or f"t{len(self.tables)}", [])
+        elif tag == "tr" and self.table is not None:
+            self.row = {"attrs": a, "cells": []}
+            self.table.append(self.row)
+        elif tag == "td" and self.row is not None:
+            self.cell = {**a, "text": ""}
+            self.row["cells"].append(self.cell)
+        elif tag == "figure":
+            self.figures.append({"kind": a.get("data-kind")})
+        elif tag == "img" and self.figures:
+            self.figures[-1]["src"] = a["src"]
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.table = None
+        elif tag == "tr":
+            self.row = None
+        elif tag == "td":
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell["text"] += data
+
+
+def parsed(path: Path) -> Tables:
+    t = Tables()
+    t.feed(path.read_text())
+    return t
+
+
+def number(cell, key="estimate") -> float:
+    """The exact value behind a table cell (NaN where the cell is empty)."""
+    return float(cell[f"data-{key}"])
+
+
+def test_every_figure_kind_is_written_and_embedded_and_needs_no_network(made):
+    html = (made / "report.html").read_text()
+    page = parsed(made / "report.html")
+    kinds = [f["kind"] for f in page.figures]
+    assert kinds == KINDS
+    for f in page.figures:
+        assert f["src"].startswith("data:image/png;base64,")
+        png = base64.b64decode(f["src"].split(",", 1)[1])
+        assert png == (made / "figures" / f"{f['kind']}.png").read_bytes()
+        assert (made / "figures" / f"{f['kind']}.svg").read_bytes().lstrip().startswith(b"<?xml")
+    assert all(u.startswith(("data:", "#")) for u in page.urls), [u[:60] for u in page.urls if not u.startswith("data:")]
+    assert not re.search(r"https?://|//cdn|<script|<link ", html)
+    assert not [p for p in made.rglob("*") if p.name.endswith(".tmp")]
+
+
+BROWSER = """
+import json, sys
+from playwright.sync_api import sync_playwright
+asked = []
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path=sys.argv[2], headless=True, args=["--no-sandbox", "--disable-gpu"])
+    context = browser.new_context(offline=True)
+    def route(r):
+        asked.append(r.request.url)
+        r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(sys.argv[1])
+    images = page.eval_on_selector_all("figure img", "els => els.map(e => [e.closest('figure').dataset.kind, e.naturalWidth])")
+    browser.close()
+print(json.dumps({"asked": asked, "images": images}))
+"""
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (make test installs it)")
+def test_report_opens_offline_in_a_browser_with_every_figure(made):
+    """Offline, every request but the page itself refused: every figure still shows."""
+    out = subprocess.run([sys.executable, "-c", BROWSER, (made / "report.html").resolve().as_uri(), CHROMIUM],
+                         capture_output=True, text=True, check=True, timeout=120)
+    seen = json.loads(out.stdout)
+    assert seen["asked"] == [(made / "report.html").resolve().as_uri()]
+    assert [kind for kind, _ in seen["images"]] == KINDS
+    assert all(width > 300 for _, width in seen["images"])
+
+
+def test_report_table_numbers_equal_the_sweep_summary(made, workspace):
+    summary = pd.read_csv(workspace / "results" / "small" / "sweep_summary.csv").set_index("cell")
+    rows = parsed(made / "report.html").tables["summary-table"]
+    body = [r for r in rows if r["attrs"].get("data-cell")]
+    assert sorted(r["attrs"]["data-cell"] for r in body) == sorted(summary.index)
+    for r in body:
+        s = summary.loc[r["attrs"]["data-cell"]]
+        cells = [c for c in r["cells"] if "data-estimate" in c]
+        p, median, in_time, false_alarm, paired = cells
+        assert (number(p), number(p, "low"), number(p, "high")) == (s.activation_probability, s.activation_low, s.activation_high)
+        assert number(median) == pytest.approx(s.median_days, nan_ok=True, rel=1e-15)
+        assert number(median, "low") == pytest.approx(s.median_days_low, nan_ok=True, rel=1e-15)
+        assert number(false_alarm) == s.false_activation
+        assert number(paired) == pytest.approx(s.paired_difference, nan_ok=True, rel=1e-15)
+        assert number(paired, "low") == pytest.approx(s.paired_low, nan_ok=True, rel=1e-15)
+        assert f"{100 * s.activation_probability:.1f}%" in p["text"]
+    table = pd.read_csv(made / "report_table.csv").set_index("cell")
+    shared = [c for c in summary.columns if c in table.columns]
+    pd.testing.assert_frame_equal(table.loc[summary.index, shared], summary[shared], check_dtype=False)
+
+
+def test_report_begins_with_the_question_the_levers_and_the_caveat(made):
+    html = (made / "report.html").read_text()
+    body = html[html.index("<main>"):]
+    marks = [body.index(guarantee_sim_question()), body.index('id="levers-table"'), body.index("exploratory, not predictive"),
+             body.index("<figure")]
+    assert marks == sorted(marks)
+    levers = parsed(made / "report.html").tables["levers-table"]
+    assert [r["cells"][0]["text"] for r in levers if r["cells"]] == ["breach", "trigger"]
+
+
+def guarantee_sim_question():
+    return "how often — and how fast — does binding support actually activate"
+
+
+def test_paired_comparison_with_a_cells_baseline_equals_the_sweeps_own(workspace, made, capsys):
+    folder = workspace / "results" / "small"
+    summary = pd.read_csv(folder / "sweep_summary.csv").set_index("cell")
+    a, b = "breach=hybrid,trigger=armed_attack", "breach=sporadic,trigger=armed_attack"
+    assert summary.loc[a, "baseline_cell"] == b
+    res = report.load([folder])
+    args = report.parser().parse_args([str(folder), "--pair", "breach=hybrid,trigger=armed_attack", "breach=sporadic"])
+    p = report.plan(res, args)
+    assert p.pairs == [(a, b)]
+    t = report.paired_table(res, p.pairs, p.seed).iloc[0]
+    assert (t.estimate, t.low, t.high) == (summary.loc[a, "paired_difference"], summary.loc[a, "paired_low"],
+                                           summary.loc[a, "paired_high"])
+    assert t.n == 80 and t.p_a == pytest.approx(summary.loc[a, "activation_probability"])
+    # the default report's paired table: each scenario minus the first, the same numbers as its figure
+    pt = pd.read_csv(made / "report_paired.csv")
+    rows = parsed(made / "report.html").tables["paired-table"]
+    body = [r for r in rows if r["attrs"].get("data-a")]
+    assert [(r["attrs"]["data-a"], r["attrs"]["data-b"]) for r in body] == list(zip(pt["a"], pt["b"]))
+    for r, (_, row) in zip(body, pt.iterrows()):
+        diff = [c for c in r["cells"] if "data-low" in c][0]
+        assert (number(diff), number(diff, "low"), number(diff, "high")) == pytest.approx((row.estimate, row.low, row.high))
+
+
+def test_figures_carry_the_stamp_and_are_readable(workspace, built):
+    folder = workspace / "results" / "small"
+    figs, out = built
+    assert out == folder  # the report goes into the results folder
+    assert [f.kind for f in figs] == KINDS
+    commit = json.loads((folder / "sweep.json").read_text())["git_commit"]
+    for f in figs:
+        stamp = " ".join(t.get_text() for t in f.figure.findobj(Text) if t.get_gid() == "stamp").replace("\n", " ")
+        for part in ("config small (breach=sporadic,hybrid trigger=any_attributed,armed_attack runs=80)",
+                     "80 runs per cell", "root seed 0", "horizon 365 days", f"guarantee_sim {guarantee_sim.__version__}",
+                     f"commit {commit[:12]}"):
+            assert part in stamp, (f.kind, part, stamp)
+        assert plots.layout_problems(f.figure) == [], f.kind
+        labels = [ax.get_xlabel() + ax.get_ylabel() for ax in f.figure.axes if ax.get_visible()]
+        assert any(labels), f.kind
+    km = next(f for f in figs if f.kind == "km").figure
+    assert "days" in km.axes[0].get_xlabel()
+    timeline = next(f for f in figs if f.kind == "timeline").figure
+    assert "re-run matches the stored row" in " ".join(t.get_text() for t in timeline.findobj(Text))
+
+
+def test_cells_named_by_some_of_their_levers_and_reference_values(workspace):
+    folder = workspace / "results" / "small"
+    res = report.load([folder])
+    assert res.reference() == {"breach": "sporadic", "trigger": "any_attributed"}  # the values listed first
+    assert report.resolve_cell(res, "breach=hybrid", "--pair") == "breach=hybrid,trigger=any_attributed"
+    p = report.plan(res, report.parser().parse_args([str(folder), "--at", "trigger=armed_attack", "--run",
+                                                     "breach=hybrid:5"]))
+    assert p.run == ("breach=hybrid,trigger=armed_attack", 5)
+    assert p.pairs[0][1] == p.scenarios[0]
+
+
+def test_defaults_and_choices_of_the_figures(workspace):
+    folder = workspace / "results" / "small"
+    res = report.load([folder])
+
+    def plan(*options):
+        return report.plan(res, report.parser().parse_args([str(folder), *options]))
+
+    p = plan()
+    assert (p.heat, p.bars, p.hue) == (("breach", "trigger"), "breach", "trigger")
+    assert p.scenarios == list(res.summary["cell"]) and len(p.scenarios) == 4  # a handful: all of them
+    assert p.pairs == [(c, p.scenarios[0]) for c in p.scenarios[1:]]
+    cell, run = p.run  # an activated run of the first scenario, near its median day
+    assert cell == p.scenarios[0] and bool(res.runs.query("cell == @cell and run == @run")["activated"].iloc[0])
+    assert (plan("--bars", "trigger").hue, plan("--bars", "trigger", "none").hue) == ("breach", None)
+    assert plan("--levers", "trigger", "breach").heat == ("trigger", "breach")
+    fig = plots.plot_bars(res.summary, "cell")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 1 and len(fig.axes[0].patches) == 4
+
+
+BAD = [
+    (lambda ws: [str(ws)], "RESULTS_DIR", "a sweep folder"),
+    (lambda ws: [str(ws / "missing")], "RESULTS_DIR", "a run folder"),
+    (lambda ws: [str(ws / "results" / "small"), "--levers", "breach", "nope"], "--levers", "breach, trigger"),
+    (lambda ws: [str(ws / "results" / "small"), "--bars", "design"], "--bars", "breach, trigger"),
+    (lambda ws: [str(ws / "results" / "small"), "--pair", "breach=hybrid", "breach=salami"], "--pair", "breach=sporadic,hybrid"),
+    (lambda ws: [str(ws / "results" / "small"), "--pair", "breach=hybrid,oops", "breach=sporadic"], "--pair", "a cell"),
+    (lambda ws: [str(ws / "results" / "small"), "--scenarios", "no-such-cell"], "--scenarios", "a cell"),
+    (lambda ws: [str(ws / "results" / "small"), "--run", "breach=hybrid:80"], "--run", "0 to 79"),
+    (lambda ws: [str(ws / "results" / "small"), "--run", "breach=hybrid"], "--run", "CELL:RUN"),
+    (lambda ws: [str(ws / "results" / "small"), "--at", "trigger=graduated"], "--at", "trigger=any_attributed,armed_attack"),
+    (lambda ws: [str(ws / "results" / "small"), "--levers", "breach"], "argument --levers", "--help"),
+]
+
+
+@pytest.mark.parametrize("argv,key,allowed", BAD, ids=[b[1] + str(i) for i, b in enumerate(BAD)])
+def test_bad_input_one_line_exit_2_nothing_written(workspace, made, argv, key, allowed, capsys):
+    before = sorted(p.relative_to(workspace) for p in workspace.rglob("*"))
+    stamp_before = {p: p.stat().st_mtime_ns for p in made.rglob("*")}
+    with pytest.raises(SystemExit) as info:
+        report.main(argv(workspace))
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"guarantee-sim-report: error: {key}"), err
+    assert allowed in err, err
+    assert sorted(p.relative_to(workspace) for p in workspace.rglob("*")) == before
+    assert {p: p.stat().st_mtime_ns for p in made.rglob("*")} == stamp_before
+
+
+def store_sweep(folder: Path, levers: list[dict], runs: int, seed: int = 0) -> None:
+    """A sweep written by the sweep's own store and aggregator, in-process (no Hydra launcher)."""
+    for lv in levers:
+        overrides = tuple(f"{k}={v}" for k, v in lv.items())
+        cfg = compose_config(overrides)
+        name = ",".join(sorted(overrides))
+        run_cell(build_scenario(cfg), folder / name, CellPlan(runs, seed, 500, 0.02, runs),
+                 OmegaConf.to_container(cfg, resolve=True), OmegaConf.to_yaml(cfg, resolve=True), name, lv)
+    aggregate(folder, None, seed)
+
+
+def test_two_sweeps_side_by_side(workspace, capsys):
+    small, european = workspace / "results" / "small", workspace / "results" / "european"
+    store_sweep(european, [{"breach": b, "trigger": t, "monitoring": "european_only"}
+                           for b in ("sporadic", "hybrid") for t in ("any_attributed", "armed_attack")], runs=40)
+    out = workspace / "compare"
+    res = report.load([small, european])
+    p = report.plan(res, report.parser().parse_args([str(small), str(european), "--out", str(out)]))
+    figs, tables = report.build_figures(res, p)
+    report.write_report(res, p, (figs, tables))
+    plan = p
+    assert "monitoring" in res.varying and len(res.summary) == 8
+    assert set(res.summary.loc[res.summary["cell"].str.contains("european"), "monitoring"]) == {"european_only"}
+    assert set(res.summary.loc[~res.summary["cell"].str.contains("european"), "monitoring"]) == {"us_led"}
+    page = parsed(out / "report.html")
+    assert [f["kind"] for f in page.figures] == KINDS
+    cells = [r["attrs"]["data-cell"] for r in page.tables["summary-table"] if r["attrs"].get("data-cell")]
+    assert len(cells) == 8 and len(set(cells)) == 8
+    for folder in (small, european):  # every cell's numbers are its own sweep's
+        summary = pd.read_csv(folder / "sweep_summary.csv").set_index("cell")
+        rows = {r["attrs"]["data-cell"]: r for r in page.tables["summary-table"] if r["attrs"].get("data-cell")}
+        for cell, s in summary.iterrows():
+            p = [c for c in rows[cell]["cells"] if "data-estimate" in c][0]
+            assert number(p) == s.activation_probability
+    # the heat map puts the two monitoring set-ups side by side; the bars and curves compare them
+    heat = figs[0].figure
+    assert [ax.get_title() for ax in heat.axes if ax.get_images()] == ["monitoring=us_led", "monitoring=european_only"]
+    # a pair across the two folders: the same root seed, so the same run seeds, paired run by run
+    pt = report.paired_table(res, [("breach=hybrid,monitoring=european_only,trigger=any_attributed",
+                                    "breach=hybrid,trigger=any_attributed")], None)
+    assert pt.iloc[0]["n"] == 40
+    # the same sweep twice: the folder's name becomes a lever, so no two cells are drawn as one
+    twice = report.load([small, small])
+    assert report.RESULTS in twice.levers and len(twice.summary) == 8
+    assert plan.bars == "monitoring" and plan.pairs == [("breach=sporadic,monitoring=european_only,trigger=any_attributed",
+                                                   "breach=sporadic,trigger=any_attributed")]
+    for f in figs:
+        assert plots.layout_problems(f.figure) == [], f.kind
+
+
+def test_single_run_folder(workspace, capsys):
+    cli(workspace, "breach=hybrid", "runs=40", "seed=3", "hydra.run.dir=results/runs/one")
+    folder = workspace / "results" / "runs" / "one"
+    report.main([str(folder)])
+    page = parsed(folder / "report.html")
+    assert [f["kind"] for f in page.figures] == ["bars", "km", "funnel", "support_types", "timeline"]
+    html = (folder / "report.html").read_text()
+    assert "No heat map: it needs two levers that vary" in html
+    summary = json.loads((folder / "summary.json").read_text())
+    row = [r for r in page.tables["summary-table"] if r["attrs"].get("data-cell")][0]
+    assert row["attrs"]["data-cell"] == "breach=hybrid"
+    p = [c for c in row["cells"] if "data-estimate" in c][0]
+    assert number(p) == summary["activation_probability"]["estimate"]
+
+
+def test_sensitivity_study_section(workspace, capsys):
+    import guarantee_sim.sensitivity as gs
+
+    config = OmegaConf.to_container(gs.compose_study(("experiment=sensitivity_analytic", "study.n=8", "study.replicates=4",
+                                                      "study.bootstrap=100", "study.noise_points=4", "workers=1")),
+                                    resolve=True)
+    folder = workspace / "results" / "sensitivity" / "tiny"
+    gs.write_study(gs.run_study(config, workers=1), folder)
+    report.main([str(folder)])
+    html = (folder / "report.html").read_text()
+    page = parsed(folder / "report.html")
+    assert "Which assumptions matter" in html and "breach rate" in html and "Where binding support fails" in html
+    assert [f["kind"] for f in page.figures].count("sensitivity") >= 2
+    assert all(f["src"].startswith("data:image/png;base64,") for f in page.figures)
+    for name in ("sobol_activation_probability", "sobol_median_days_to_activation", "discovery"):
+        assert (folder / "figures" / f"study-tiny-{name}.png").exists(), name  # redrawn, with the stamp
+    figures = report.study_figures(report.load([folder]), report.load([folder]).studies[0])
+    for fig in figures.values():
+        stamp = " ".join(t.get_text() for t in fig.findobj(Text) if t.get_gid() == "stamp").replace("\n", " ")
+        assert "sensitivity study analytic (tiny)" in stamp and "root seed 0" in stamp and "horizon 365 days" in stamp
+
+
+def test_no_file_carries_a_path_of_this_machine(made, workspace):
+    written = [made / "report.html", *made.glob("report_*.csv"), *made.glob("figures/*")]
+    assert len(written) == 1 + 3 + 2 * len(KINDS)
+    for path in written:
+        data = path.read_bytes()
+        assert str(workspace).encode() not in data and (str(Path.home()) + "/").encode() not in data, path.name
+
+
+def test_help_names_every_option(capsys):
+    with pytest.raises(SystemExit) as info:
+        report.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("RESULTS_DIR", "--levers", "--bars", "--at", "--scenarios", "--pair", "--run", "--out", "--seed"):
+        assert option in out
