@@ -161,3 +161,11 @@ def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(monkeypatch, capsy
     monkeypatch.setattr(sys, "stderr", sys.__stderr__)
     quiet = Progress("cell", 200)
     assert quiet.bar is None
+
+
+def test_a_preset_sweep_compares_with_its_first_listed_value(tmp_path):
+    cli(tmp_path, "-m", "experiment=exercise_designs", "runs=40")
+    summary = json.loads((the_sweep(tmp_path) / "sweep_summary.json").read_text())
+    assert summary["baseline"] == ["commitments", "paris_2026"]
+    others = [c for c in summary["cells"] if c["commitments"] != "paris_2026"]
+    assert others and all(c["paired_difference"] is not None for c in others)
