@@ -37,6 +37,8 @@ def explain(exc: BaseException, overrides: list[str]) -> ConfigError:
         options = re.search(r"Available options in '[^']+':\s*(.*?)\s*(Config search path|$)", text, re.S)
         allowed = ", ".join(options.group(1).split()) if options else None
         return ConfigError(group, f"unknown option {option!r}", allowed)
+    if re.search(r"\b(study|sensitivity)\b", text) and any("sensitivity" in o for o in overrides):
+        return ConfigError("experiment", "this preset is a sensitivity study", "run it with guarantee-sim-sensitivity")
     m = re.search(r"Could not override '([^']+)'", text)
     if m:
         path = m.group(1).split(".")
