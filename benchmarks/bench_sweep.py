@@ -41,7 +41,7 @@ def sweep_throughput(runs: int, extra: list[str]) -> tuple[float, int]:
         start = time.perf_counter()
         out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True).stdout
         elapsed = time.perf_counter() - start
-    cells = sum(1 for line in out.splitlines() if " runs (" in line)
+    cells = sum(1 for line in out.splitlines() if "batches computed" in line)
     return elapsed, cells
 
 
@@ -109,11 +109,10 @@ def main() -> None:
 
     for label, extra in [
         ("30 cells (breach x commitments, armed_attack trigger), basic launcher, workers=2",
-         ["hydra.sweeper.params.trigger=armed_attack", "workers=2"]),
-        ("30 cells, joblib launcher (2 cells at a time), workers=1",
-         ["hydra.sweeper.params.trigger=armed_attack", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
-        ("full headline study (120 cells), joblib launcher",
-         ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]),
+         ["hydra.sweeper.params.trigger=armed_attack", "hydra/launcher=basic", "workers=2"]),
+        ("30 cells, the preset's joblib launcher (2 cells at a time), workers=1",
+         ["hydra.sweeper.params.trigger=armed_attack"]),
+        ("full headline study (120 cells), the preset's joblib launcher", []),
     ]:
         elapsed, cells = sweep_throughput(args.runs, extra)
         rate = cells * args.runs / elapsed

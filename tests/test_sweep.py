@@ -169,3 +169,14 @@ def test_a_preset_sweep_compares_with_its_first_listed_value(tmp_path):
     assert summary["baseline"] == ["commitments", "paris_2026"]
     others = [c for c in summary["cells"] if c["commitments"] != "paris_2026"]
     assert others and all(c["paired_difference"] is not None for c in others)
+
+
+def test_parallel_cells_with_their_own_worker_pools_finish_with_the_same_tables(tmp_path):
+    """A launcher's worker that ran a cell on a process pool must still be able to exit."""
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    serial.mkdir(), parallel.mkdir()
+    cli(serial, "-m", "breach=sporadic,hybrid", "runs=60")
+    proc = cli(parallel, "-m", "breach=sporadic,hybrid", "runs=60", "workers=2",
+               "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", timeout=240)
+    assert "Sweep of 2 cells" in proc.stdout
+    assert (the_sweep(serial) / "sweep_summary.csv").read_bytes() == (the_sweep(parallel) / "sweep_summary.csv").read_bytes()

@@ -10,15 +10,15 @@ stderr, exit code 2 and nothing written.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
 import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import ConfigError
+from .errors import EXIT_BAD_INPUT, ConfigError
 
-EXIT_BAD_INPUT = 2
 
 
 def _expand(overrides: list[str]) -> list[list[str]]:
@@ -113,6 +113,7 @@ def _app(cfg: DictConfig) -> None:
 
     from .scenario import build_scenario
     from .stats import format_summary
+    from .runner import release_pools
     from .store import run_cell
     from .sweep import lever_overrides
 
@@ -123,11 +124,29 @@ def _app(cfg: DictConfig) -> None:
     levers = lever_overrides(hc.overrides.task)
     label = out.name if hc.mode == RunMode.MULTIRUN else "run"
     _, summary, line = run_cell(scenario, out, plan_of(cfg), config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
+    if mp.parent_process() is not None:
+        # inside a launcher's worker (joblib, submitit): keep no pool alive past the job, or the
+        # worker cannot exit; the basic launcher runs every cell in this process and reuses it
+        release_pools()
     if hc.mode == RunMode.MULTIRUN:
         print(line, flush=True)
     else:
         print(format_summary(summary, scenario.labels))
         print(f"\n{line}\nWritten to {out}")
+
+
+INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "-c")
+
+
+def exit_on_bad_input(argv: list[str], prog: str, check) -> None:
+    """Run ``check(argv)``; on a ConfigError print one line and exit 2, before Hydra writes anything."""
+    if any(a in INFO_FLAGS or a.startswith("--cfg") for a in argv):
+        return
+    try:
+        check(argv)
+    except ConfigError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,12 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         from .explain import main as explain_main
 
         return explain_main(argv[1:])
-    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") or a.startswith("--cfg") or a == "-c" for a in argv):
-        try:
-            check_command_line(argv)
-        except ConfigError as err:
-            print(f"guarantee-sim: error: {err}", file=sys.stderr)
-            sys.exit(EXIT_BAD_INPUT)
+    exit_on_bad_input(argv, "guarantee-sim", check_command_line)
     if ("-m" in argv or "--multirun" in argv) and not any(a.startswith("hydra.sweep.dir=") for a in argv):
         argv = [*argv, f"hydra.sweep.dir={sweep_folder(argv)}"]
     sys.argv = [sys.argv[0]] + argv

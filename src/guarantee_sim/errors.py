@@ -10,3 +10,6 @@ class ConfigError(ValueError):
         if allowed:
             text += f"; allowed: {allowed}"
         super().__init__(" ".join(text.split()))
+
+
+EXIT_BAD_INPUT = 2  # every command's exit code for bad input

@@ -23,11 +23,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .agents import SupportStatus
-from .errors import ConfigError
+from .errors import EXIT_BAD_INPUT, ConfigError
 from .outcomes import Stage
 from .triggers import SUPPORT_TYPES
 
-EXIT_BAD_INPUT = 2
 PROG = "guarantee-sim explain"
 OWN_KEYS = ("run", "run_seed")
 

@@ -36,11 +36,10 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .errors import ConfigError
+from .errors import EXIT_BAD_INPUT, ConfigError
 from .sweep import summary_row
 
 PROG = "guarantee-sim-report"
-EXIT_BAD_INPUT = 2
 RESULTS = "results"  # the pseudo-lever that tells several results folders apart
 MAX_SCENARIOS = 8  # curves in one Kaplan-Meier figure, by default
 MAX_CHOSEN = 10  # curves when chosen with --scenarios (one colour each)

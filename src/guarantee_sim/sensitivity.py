@@ -41,7 +41,6 @@ from .config import CONFIG_MODULE, GuaranteeConfig
 from .errors import ConfigError
 from .provenance import write_atomic as _write_atomic
 
-EXIT_BAD_INPUT = 2
 PROG = "guarantee-sim-sensitivity"
 MARKER = "study.json"
 KIND = "guarantee_sim.sensitivity"
@@ -970,12 +969,9 @@ def main(argv: list[str] | None = None) -> None:
     import hydra
 
     argv = sys.argv[1:] if argv is None else argv
-    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") or a.startswith("--cfg") or a == "-c" for a in argv):
-        try:
-            check_command_line(argv)
-        except ConfigError as err:
-            print(f"{PROG}: error: {err}", file=sys.stderr)
-            sys.exit(EXIT_BAD_INPUT)
+    from .cli import exit_on_bad_input
+
+    exit_on_bad_input(argv, PROG, check_command_line)
     sys.argv = [sys.argv[0]] + argv
     hydra.main(config_path="pkg://guarantee_sim.conf", config_name="sensitivity", version_base="1.3")(_app_main)()
 
