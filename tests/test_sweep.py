@@ -172,7 +172,7 @@ def test_a_preset_sweep_compares_with_its_first_listed_value(tmp_path):
 
 
 def test_parallel_cells_with_their_own_worker_pools_finish_with_the_same_tables(tmp_path):
-    """A launcher's worker that ran a cell on a process pool must still be able to exit."""
+    """workers=2 inside joblib's own worker processes: no nested pool, the same tables, and it exits."""
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     serial.mkdir(), parallel.mkdir()
     cli(serial, "-m", "breach=sporadic,hybrid", "runs=60")

@@ -9,6 +9,7 @@ stderr, exit code 2 and nothing written.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing as mp
 import sys
@@ -113,7 +114,6 @@ def _app(cfg: DictConfig) -> None:
 
     from .scenario import build_scenario
     from .stats import format_summary
-    from .runner import release_pools
     from .store import run_cell
     from .sweep import lever_overrides
 
@@ -123,11 +123,12 @@ def _app(cfg: DictConfig) -> None:
     scenario = build_scenario(config)
     levers = lever_overrides(hc.overrides.task)
     label = out.name if hc.mode == RunMode.MULTIRUN else "run"
-    _, summary, line = run_cell(scenario, out, plan_of(cfg), config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
-    if mp.parent_process() is not None:
-        # inside a launcher's worker (joblib, submitit): keep no pool alive past the job, or the
-        # worker cannot exit; the basic launcher runs every cell in this process and reuses it
-        release_pools()
+    plan = plan_of(cfg)
+    if plan.workers > 1 and mp.parent_process() is not None:
+        # a joblib (loky) worker already runs cells in parallel, and a process pool nested in it
+        # breaks on Python 3.12; the rows do not depend on the number of workers
+        plan = dataclasses.replace(plan, workers=1)
+    _, summary, line = run_cell(scenario, out, plan, config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
     if hc.mode == RunMode.MULTIRUN:
         print(line, flush=True)
     else:

@@ -75,13 +75,6 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def release_pools() -> None:
-    """Stop the worker pools (a launcher's worker process must not leave them behind)."""
-    while _POOL:
-        _, pool = _POOL.popitem()
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
     """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool."""
     runs = len(seeds)
