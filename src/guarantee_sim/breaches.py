@@ -122,6 +122,18 @@ class BreachPattern:
         )
 
 
+def daily_fire(times: np.ndarray, counts: np.ndarray, explosions: np.ndarray) -> list[Breach]:
+    """Aggregated low-level fire: one artillery and one small-arms incident a day, each with its count."""
+    art, small = BreachKind.ARTILLERY, BreachKind.SMALL_ARMS
+    out = []
+    for t, n, ex in zip(times.tolist(), counts.tolist(), explosions.tolist()):
+        if ex:
+            out.append(Breach(t, art, art.default_severity, art.default_deniability, ex))
+        if n - ex:
+            out.append(Breach(t, small, small.default_severity, small.default_deniability, n - ex))
+    return out
+
+
 def _check_kinds(mapping: dict, key: str) -> None:
     for name, value in mapping.items():
         BreachKind.parse(name, f"{key}.{name}")
@@ -225,15 +237,11 @@ class Chronic(BreachPattern):
         days = np.arange(first, int(math.ceil(self.horizon)))
         counts = self.rng.poisson(p.daily_violations, size=len(days))
         explosions = self.rng.binomial(counts, p.explosion_share)
-        out = []
-        for day, n, ex in zip(days, counts, explosions):
-            t = max(float(day), start) + 0.5 if day == first else float(day) + 0.5
-            if t > self.horizon:
-                continue
-            if ex:
-                out.append(self._incident(t, BreachKind.ARTILLERY, count=int(ex)))
-            if n - ex:
-                out.append(self._incident(t, BreachKind.SMALL_ARMS, count=int(n - ex)))
+        times = days + 0.5
+        if len(times):
+            times[0] = max(float(first), start) + 0.5
+        keep = times <= self.horizon
+        out = daily_fire(times[keep], counts[keep], explosions[keep])
         rate_esc = p.escalation_rate * self.hazard
         out += [self._incident(t, BreachKind.GROUND_INCURSION) for t in self._poisson_times(rate_esc / 2, start)]
         out += [self._incident(t, BreachKind.ARMED_ATTACK) for t in self._poisson_times(rate_esc / 2, start)]
@@ -329,15 +337,9 @@ class SurgeOffensive(BreachPattern):
         means = np.where((days >= surge_start) & (days < offensive_day), p.daily_violations * factor, p.daily_violations)
         counts = rng.poisson(means)
         explosions = rng.binomial(counts, 0.5)
-        out = []
-        for day, n, ex in zip(days, counts, explosions):
-            t = float(day) + 0.5
-            if t > self.horizon or (launches and t > offensive_day):
-                continue
-            if ex:
-                out.append(self._incident(t, BreachKind.ARTILLERY, count=int(ex)))
-            if n - ex:
-                out.append(self._incident(t, BreachKind.SMALL_ARMS, count=int(n - ex)))
+        times = days + 0.5
+        keep = (times <= self.horizon) & ~(launches & (times > offensive_day))
+        out = daily_fire(times[keep], counts[keep], explosions[keep])
         if launches and offensive_day <= self.horizon:
             out.append(self._incident(offensive_day, BreachKind.ARMED_ATTACK))
         return out

@@ -312,9 +312,19 @@ class GuaranteeModel(mesa.Model):
             capacity = max(0.0, s.initial_capacity + s.support_growth * days[first] - damage)
             self._offensive = (float(days[first]), s.holding_days * capacity)
 
-        # the attributed findings, in the order the incident-by-incident path would see them
-        feed = [(float(finding_day[j]), 0, int(i)) for j, i in enumerate(referred) if attributed[j]]
-        feed += [(float(fa_finding_day[j]), 1, j) for j in range(len(alarms)) if fa_attributed[j]]
+        # the attributed findings some trigger rule could use, in the order the incident-by-incident
+        # path would see them (a finding no rule cares about changes no rule: leaving it out is exact)
+        def useful(items) -> np.ndarray:
+            kinds = np.array([b.kind.key for b in items], dtype=object)
+            severity = np.array([b.severity for b in items], dtype=float)
+            force = np.array([getattr(b, "targets_force", False) for b in items], dtype=bool)
+            return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in self.tiers]) if items else np.zeros(0, bool)
+
+        real = referred[attributed]
+        keep = useful([planned[i] for i in real])
+        feed = [(float(d), 0, int(i)) for d, i, k in zip(finding_day[attributed], real, keep) if k]
+        fa_keep = useful([alarms[j] for j in np.flatnonzero(fa_attributed)])
+        feed += [(float(fa_finding_day[j]), 1, int(j)) for j, k in zip(np.flatnonzero(fa_attributed), fa_keep) if k]
         feed.sort()
         self._planned, self._alarms = planned, alarms
         self._feed = feed

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .breaches import BreachKind
 from .errors import ConfigError
 from .registry import Registry, build_params, param
@@ -49,6 +51,14 @@ class TriggerRule:
         """Take one attributed finding; return True once the rule has fired."""
         raise NotImplementedError
 
+    def cares(self, kinds: np.ndarray, severity: np.ndarray, targets_force: np.ndarray) -> np.ndarray:
+        """Which findings could change this rule (vectorised; by breach kind key, severity, trip-wire).
+
+        A finding the rule does not care about neither fires it nor changes its state, so a
+        compiled run may leave it out. Default: every finding matters.
+        """
+        return np.ones(len(kinds), dtype=bool)
+
     def fresh(self) -> "TriggerRule":
         """A copy with no history, for a new run."""
         return type(self)(self.params, self.key)
@@ -80,6 +90,9 @@ class AnyAttributed(TriggerRule):
     def observe(self, finding: Finding) -> bool:
         return finding.severity >= self.params.min_severity
 
+    def cares(self, kinds, severity, targets_force):
+        return severity >= self.params.min_severity
+
     def describe(self) -> str:
         return f"any attributed breach of severity >= {self.params.min_severity:g}"
 
@@ -104,6 +117,9 @@ class CountWindow(TriggerRule):
         bisect.insort(self._days, finding.breach_day)
         d, k, w = self._days, self.params.k, self.params.window
         return any(d[i + k - 1] - d[i] <= w for i in range(len(d) - k + 1))
+
+    def cares(self, kinds, severity, targets_force):
+        return severity >= self.params.min_severity
 
     def describe(self) -> str:
         return f"{self.params.k} attributed breaches within {self.params.window:g} days"
@@ -152,6 +168,9 @@ class ArmedAttack(TriggerRule):
     def observe(self, finding: Finding) -> bool:
         return finding.kind.key in self.params.kinds
 
+    def cares(self, kinds, severity, targets_force):
+        return np.isin(kinds, self.params.kinds)
+
     def describe(self) -> str:
         return "an attributed armed attack (" + ", ".join(self.params.kinds) + ")"
 
@@ -166,6 +185,9 @@ class ForceAttacked(TriggerRule):
 
     def observe(self, finding: Finding) -> bool:
         return finding.targets_force
+
+    def cares(self, kinds, severity, targets_force):
+        return np.asarray(targets_force, dtype=bool)
 
     def describe(self) -> str:
         return "an attributed attack on the multinational force"
@@ -192,6 +214,9 @@ class _Composite(TriggerRule):
         clone.rules = [r.fresh() for r in self.rules]
         clone.fired = [False] * len(self.rules)
         return clone
+
+    def cares(self, kinds, severity, targets_force):
+        return np.logical_or.reduce([r.cares(kinds, severity, targets_force) for r in self.rules])
 
     def _observe_all(self, finding: Finding) -> None:
         for i, rule in enumerate(self.rules):
