@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from guarantee_sim.breaches import BREACH_PATTERNS, AdaptiveProbe, Breach, BreachKind, BreachPattern
+from guarantee_sim.breaches import BREACH_PATTERNS, AdaptiveProbe, Breach, BreachKind, BreachPattern, BreachPlan
 from guarantee_sim.config import load_scenario
 from guarantee_sim.registry import param
 from guarantee_sim.runner import run_replications
@@ -28,7 +28,27 @@ def test_every_pattern_is_classified():
 
 
 def test_compliant_plans_nothing():
-    assert pattern("compliant").plan() == []
+    assert len(pattern("compliant").plan()) == 0
+
+
+def test_a_breach_plan_holds_the_incidents_it_was_given_and_sorts_them_stably():
+    incidents = [Breach(5.0, BreachKind.HYBRID, 2.0, 0.7), Breach(1.0, BreachKind.ARMED_ATTACK, 5.0, 0.0),
+                 Breach(5.0, BreachKind.ARTILLERY, 2.0, 0.2, count=40)]
+    plan = BreachPlan.of(incidents)
+    assert [(b.day, b.kind, b.severity, b.deniability, b.count) for b in plan] == [
+        (b.day, b.kind, b.severity, b.deniability, b.count) for b in incidents]
+    ordered = plan.sorted()
+    assert [b.kind for b in ordered] == [BreachKind.ARMED_ATTACK, BreachKind.HYBRID, BreachKind.ARTILLERY]
+    assert [b.index for b in ordered] == [0, 1, 2]
+    assert list(ordered.keys()) == ["armed_attack", "hybrid", "artillery"]
+    assert len(BreachPlan.concat(plan, BreachPlan.empty(), plan)) == 6
+
+
+def test_daily_fire_is_one_artillery_and_one_small_arms_incident_a_day():
+    fire = BreachPlan.daily_fire(np.array([0.5, 1.5, 2.5]), np.array([10, 4, 0]), np.array([3, 4, 0]))
+    assert [(b.day, b.kind, b.count) for b in fire] == [
+        (0.5, BreachKind.ARTILLERY, 3), (0.5, BreachKind.SMALL_ARMS, 7), (1.5, BreachKind.ARTILLERY, 4)]
+    assert all(b.severity == b.kind.default_severity and b.deniability == b.kind.default_deniability for b in fire)
 
 
 def test_sporadic_counts_match_rates_and_reassurance_scales_escalation():

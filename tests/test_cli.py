@@ -44,3 +44,22 @@ def test_same_config_and_seed_give_identical_parquet(tmp_path):
     (fb,) = (b / "results" / "runs").glob("*/runs.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(fa), pd.read_parquet(fb))
     assert fa.read_bytes() == fb.read_bytes()
+
+
+def test_the_stored_config_is_omegaconfs_resolved_yaml():
+    """Each output folder's config.yaml is written with libyaml: the text OmegaConf would write."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    import guarantee_sim
+    from guarantee_sim.cli import resolved_yaml
+    from guarantee_sim.config import compose_config
+
+    conf = Path(guarantee_sim.__file__).parent / "conf"
+    options = [f"{group.name}={f.stem}" for group in conf.iterdir() if group.is_dir() and group.name not in ("hydra", "sensitivity")
+               for f in group.glob("*.yaml") if not f.stem.startswith("sensitivity")]
+    assert len(options) > 20
+    for option in options:
+        cfg = compose_config((option,))
+        assert resolved_yaml(OmegaConf.to_container(cfg, resolve=True)) == OmegaConf.to_yaml(cfg, resolve=True), option

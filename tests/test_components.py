@@ -125,3 +125,30 @@ def test_stricter_decision_rules_attribute_less(votes, data):
     assert decide["consensus"] == decide["unanimity"] == v.all()
     assert decide["consensus"] <= decide["qualified_majority"] <= decide["simple_majority"]
     assert decide["lead_nation"] == v[lead]
+
+
+def test_binomial_quantile_is_scipys_binomial_ppf():
+    """The monitoring's fast inverse CDF for thinned counts gives scipy.stats.binom.ppf's answers."""
+    from guarantee_sim.monitoring import binomial_quantile
+
+    rng = np.random.default_rng(11)
+    m = 20_000
+    n = np.concatenate([rng.integers(1, 40, m // 2), rng.integers(40, 5000, m // 2)])
+    p = rng.choice([0.01, 0.05, 0.3, 0.45, 0.5, 0.9, 0.95, 0.99, 1.0], m)
+    p[::7] = rng.uniform(0.001, 1.0, len(p[::7]))
+    f0 = (1.0 - p) ** n  # the monitoring conditions on at least one detection
+    q = f0 + rng.uniform(1e-9, 1 - 1e-9, m) * (1.0 - f0)
+    np.testing.assert_array_equal(binomial_quantile(q, n, p), stats.binom.ppf(q, n, p).astype(np.int64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 3000), st.floats(0.001, 1.0), st.floats(1e-6, 1 - 1e-6))
+def test_binomial_quantile_is_the_smallest_k_reaching_q(n, p, q):
+    from scipy import special
+
+    from guarantee_sim.monitoring import binomial_quantile
+
+    k = int(binomial_quantile(np.array([q]), np.array([n]), np.array([p]))[0])
+    assert 0 <= k <= n
+    assert special.bdtr(k, n, p) >= q
+    assert k == 0 or special.bdtr(k - 1, n, p) < q

@@ -70,3 +70,21 @@ def test_compiled_runs_equal_incident_by_incident_runs(pattern, trigger):
 def test_adaptive_patterns_cannot_run_compiled():
     with pytest.raises(ValueError, match="adaptive"):
         GuaranteeModel(load_scenario(("breach=adaptive_probe",)), seed=1, compiled=True)
+
+
+@pytest.mark.parametrize("commitments", ["paris_2026", "article5_like", "no_us_backstop", "budapest_like"])
+def test_asking_only_the_type_an_approval_changed_equals_asking_every_type(commitments, monkeypatch):
+    """After an approval only that support type's queue is re-asked (see ``_cascade``): the rows
+    equal those of a cascade that re-asks every type after every approval."""
+    rows = {}
+    for label, restricted in (("restricted", True), ("full", False)):
+        if not restricted:
+            original = GuaranteeModel._cascade
+            monkeypatch.setattr(GuaranteeModel, "_cascade", lambda self, day, changed=None: original(self, day))
+        for trigger in ("any_attributed", "graduated"):
+            scenario = load_scenario((f"commitments={commitments}", f"trigger={trigger}", "breach=sporadic"))
+            rows[label, trigger] = run_replications(scenario, 60, seed=13)
+    for trigger in ("any_attributed", "graduated"):
+        restricted, full = rows["restricted", trigger], rows["full", trigger]
+        assert (restricted["states_activated"] > 0).any()  # the cascade did run
+        pd.testing.assert_frame_equal(restricted, full)

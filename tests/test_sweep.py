@@ -180,3 +180,36 @@ def test_parallel_cells_with_their_own_worker_pools_finish_with_the_same_tables(
                "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", timeout=240)
     assert "Sweep of 2 cells" in proc.stdout
     assert (the_sweep(serial) / "sweep_summary.csv").read_bytes() == (the_sweep(parallel) / "sweep_summary.csv").read_bytes()
+
+
+def test_a_sweep_composes_each_cell_once_through_the_checked_sweeper(tmp_path, monkeypatch):
+    """Hydra's basic sweeper composes every cell, one after another, before launching any; ours
+    (hydra_plugins/guarantee_sim_sweeper) leaves the check to the command line's and lets the
+    launcher compose each cell once."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.plugins import Plugins
+    from hydra.plugins.sweeper import Sweeper
+
+    from guarantee_sim import cli
+
+    (found,) = [c for c in Plugins.instance().discover(Sweeper) if c.__name__ == "CheckedSweeper"]
+    assert found.__module__ == "hydra_plugins.guarantee_sim_sweeper.checked_sweeper"
+    assert "BasicSweeper" in [base.__name__ for base in found.__mro__]
+    composed = []
+    original = ConfigLoaderImpl.load_sweep_config
+
+    def counting(self, master_config, sweep_overrides):
+        composed.append(tuple(sweep_overrides))
+        return original(self, master_config, sweep_overrides)
+
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counting)
+    monkeypatch.setattr(sys, "argv", ["guarantee-sim"])
+    monkeypatch.chdir(tmp_path)
+    try:
+        cli.main(["-m", "breach=sporadic,hybrid", "trigger=armed_attack,any_attributed", "runs=5",
+                  "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
+    finally:
+        GlobalHydra.instance().clear()
+    assert len(composed) == 4 and len(set(composed)) == 4
+    assert len(pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")) == 4

@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 from scipy import special
 
-from .breaches import Breach, BreachKind
+from .breaches import Breach, BreachKind, BreachPlan
 from .triggers import SUPPORT_TYPES
 
 TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
@@ -41,33 +41,37 @@ def joining_thresholds(scenario, streams) -> np.ndarray:
     return np.array([d if f is None else f for d, f in zip(drawn, fixed)], dtype=float)
 
 
+def coalition_streams(streams) -> tuple:
+    """The states' decision streams (follow-through, approval delay, approval, delivery delay):
+    state i's draw for support type k sits at row i, column k."""
+    return tuple(streams.uniforms(name, len(SUPPORT_TYPES))
+                 for name in ("follow_through", "approval_delay", "approval_pass", "delivery_delay"))
+
+
+def initial_status(profile) -> dict:
+    return {t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED for t in SUPPORT_TYPES}
+
+
 class CoalitionState(mesa.Agent):
     """A coalition member: its legal regime, commitments, joining threshold and conditionality."""
 
-    def __init__(self, model, profile, index: int, threshold: float):
+    def __init__(self, model, profile, index: int, threshold: float, streams: tuple, initial_status: dict):
         super().__init__(model)
         self.profile = profile
         self.index = index
         self.name = profile.name
         self.threshold = threshold
-        streams = model.streams
-        self._u_follow = streams.uniforms("follow_through", len(SUPPORT_TYPES))
-        self._u_delay = streams.uniforms("approval_delay", len(SUPPORT_TYPES))
-        self._u_pass = streams.uniforms("approval_pass", len(SUPPORT_TYPES))
-        self._u_deliver = streams.uniforms("delivery_delay", len(SUPPORT_TYPES))
-        self.status = {
-            t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED
-            for t in SUPPORT_TYPES
-        }
-        self.reason: dict[str, str] = {}
+        self._u_follow, self._u_delay, self._u_pass, self._u_deliver = streams
+        self.status = dict(initial_status)
+        self.reason: dict[str, str] = {}  # plain-language, kept when the model narrates
+        self._procedure = model.spec.procedures[index]
+        self._regime = model.spec.regime_of[index]
+        self._binding = model.spec.binding[index]
         self.approved_day: dict[str, float] = {}
         self.delivery_day: dict[str, float] = {}
 
     def binding(self, stype: str) -> bool:
-        s = self.model.spec
-        if self.profile.is_us and s.us_role != "binding":
-            return False
-        return s.support[stype].binding
+        return self._binding[stype]
 
     def consider(self, stype: str) -> None:
         """The coalition asks: will this state honour its commitment of ``stype``?"""
@@ -80,33 +84,31 @@ class CoalitionState(mesa.Agent):
             self._decline(stype, "did not follow through")
         else:
             self.status[stype] = SupportStatus.DECIDING
-            waits = [f"{self.threshold:.0%} of the coalition's {stype} capacity acts"] if self.threshold > 0 else []
-            if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us:
-                waits.append("the United States acts")
-            self.reason[stype] = "willing; waits until " + " and ".join(waits) if waits else "willing"
+            if self.model.narrate:
+                waits = [f"{self.threshold:.0%} of the coalition's {stype} capacity acts"] if self.threshold > 0 else []
+                if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us:
+                    waits.append("the United States acts")
+                self.reason[stype] = "willing; waits until " + " and ".join(waits) if waits else "willing"
 
     def ready(self, stype: str, acting_share: float, us_acting: bool) -> bool:
         """Has the state's joining threshold and US conditionality been met?"""
         s = self.model.spec
         if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us and not us_acting:
-            self.reason[stype] = "waiting for the United States to act"
+            self._explain(stype, "waiting for the United States to act")
             return False
         if acting_share + 1e-12 < self.threshold:
-            self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition's {stype} capacity acts"
+            if self.model.narrate:
+                self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition's {stype} capacity acts"
             return False
         return True
 
     def procedure(self, stype: str) -> str:
-        s = self.model.spec
-        if stype == "economic" and s.eu_sanctions and self.profile.eu:
-            return "eu_package"
-        if s.support[stype].national_procedure:
-            return self.profile.regime
-        return "executive" if "executive" in s.regimes else self.profile.regime
+        """The procedure that decides this state's ``stype`` support (see ``scenario.procedure``)."""
+        return self._procedure[stype]
 
     def approval(self, stype: str) -> tuple[float, bool]:
         """(delay in days, approved?) under the state's procedure for ``stype``."""
-        regime = self.model.spec.regimes[self.procedure(stype)]
+        regime = self._regime[stype]
         k = TYPE_INDEX[stype]
         delay = regime.delay.from_uniform(self._u_delay(self.index, k))
         return delay, self._u_pass(self.index, k) < regime.approval_probability
@@ -115,9 +117,13 @@ class CoalitionState(mesa.Agent):
         delay = self.model.spec.support[stype].delivery_delay
         return delay.from_uniform(self._u_deliver(self.index, TYPE_INDEX[stype]))
 
+    def _explain(self, stype: str, why: str) -> None:
+        if self.model.narrate:
+            self.reason[stype] = why
+
     def _decline(self, stype: str, why: str) -> None:
         self.status[stype] = SupportStatus.DECLINED
-        self.reason[stype] = why
+        self._explain(stype, why)
 
     def decline(self, stype: str, why: str) -> None:
         self._decline(stype, why)
@@ -125,12 +131,13 @@ class CoalitionState(mesa.Agent):
     def approve(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.APPROVED
         self.approved_day[stype] = day
-        self.reason[stype] = f"approved by its {self.procedure(stype).replace('_', ' ')} procedure"
+        if self.model.narrate:
+            self.reason[stype] = f"approved by its {self.procedure(stype).replace('_', ' ')} procedure"
 
     def deliver(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.DELIVERING
         self.delivery_day[stype] = day
-        self.reason[stype] = "delivering"
+        self._explain(stype, "delivering")
 
     @property
     def acting(self) -> bool:
@@ -190,8 +197,9 @@ class Violator(mesa.Agent):
         super().__init__(model)
         self.pattern = pattern
 
-    def plan(self) -> list[Breach]:
-        return self.pattern.plan()
+    def plan(self) -> BreachPlan:
+        planned = self.pattern.plan()
+        return planned if isinstance(planned, BreachPlan) else BreachPlan.of(planned)
 
     def act(self, breach: Breach) -> tuple[bool, Breach | None]:
         """Carry out (or call off) a planned incident; adaptive patterns then plan the next."""

@@ -7,12 +7,15 @@ patterns plan one incident at a time and watch the coalition's responses.
 
 Chronic low-level fire is aggregated: one incident per kind and day carrying a ``count``
 of violations, thinned binomially by the monitoring mechanism, never one event per shot.
+A plan is a list of ``Breach`` objects or, cheaper for hundreds of incidents, a ``BreachPlan``
+of columns.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +63,88 @@ class Breach:
     index: int = -1
 
 
+KINDS = list(BreachKind)
+_SEVERITY = np.array([k.default_severity for k in KINDS])
+_DENIABILITY = np.array([k.default_deniability for k in KINDS])
+
+
+@dataclass(frozen=True, eq=False)
+class BreachPlan:
+    """A run's planned incidents as columns: what a pattern plans, ready for array screening.
+
+    Chronic fire plans ~700 aggregated incidents a run; the monitoring, Ukraine and the
+    commission screen them in a few array operations instead of object by object. Iterating
+    gives ``Breach`` objects (``index`` = position in the plan), for the incident-by-incident path.
+    """
+
+    day: np.ndarray
+    kind: np.ndarray  # position in ``KINDS``
+    severity: np.ndarray
+    deniability: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def of(cls, breaches: Iterable[Breach]) -> "BreachPlan":
+        rows = [(b.day, KINDS.index(b.kind), b.severity, b.deniability, b.count) for b in breaches]
+        if not rows:
+            return cls.empty()
+        day, kind, severity, deniability, count = zip(*rows)
+        return cls(np.array(day, float), np.array(kind, np.int64), np.array(severity, float),
+                   np.array(deniability, float), np.array(count, np.int64))
+
+    @classmethod
+    def at(cls, times, kind: "BreachKind | np.ndarray", severity=None, deniability=None) -> "BreachPlan":
+        """Single incidents at ``times``: of one kind, or of ``kind[i]`` (positions in ``KINDS``);
+        the kind's default severity and deniability unless given (a number or one per incident)."""
+        times = np.asarray(times, float)
+        k = np.full(len(times), KINDS.index(kind), np.int64) if isinstance(kind, BreachKind) else np.asarray(kind, np.int64)
+        severity = _SEVERITY[k] if severity is None else np.broadcast_to(np.asarray(severity, float), times.shape).copy()
+        deniability = _DENIABILITY[k] if deniability is None else np.broadcast_to(np.asarray(deniability, float), times.shape).copy()
+        return cls(times, k, severity, deniability, np.ones(len(times), np.int64))
+
+    @classmethod
+    def empty(cls) -> "BreachPlan":
+        return cls(np.empty(0), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64))
+
+    @classmethod
+    def daily_fire(cls, times: np.ndarray, counts: np.ndarray, explosions: np.ndarray) -> "BreachPlan":
+        """Aggregated low-level fire: each day an artillery and a small-arms incident carrying their counts."""
+        art, small = BreachKind.ARTILLERY, BreachKind.SMALL_ARMS
+        per_day = np.column_stack([explosions, counts - explosions]).ravel()
+        keep = per_day > 0
+        kind = np.tile([KINDS.index(art), KINDS.index(small)], len(times))[keep]
+        severity = np.array([art.default_severity, small.default_severity])
+        deniability = np.array([art.default_deniability, small.default_deniability])
+        slot = np.tile([0, 1], len(times))[keep]
+        return cls(np.repeat(np.asarray(times, float), 2)[keep], kind, severity[slot], deniability[slot],
+                   per_day[keep].astype(np.int64))
+
+    @classmethod
+    def concat(cls, *plans: "BreachPlan") -> "BreachPlan":
+        return cls(*(np.concatenate([getattr(p, f) for p in plans]) for f in cls._FIELDS))
+
+    _FIELDS = ("day", "kind", "severity", "deniability", "count")
+
+    def sorted(self) -> "BreachPlan":
+        """In time order (stable: same-day incidents keep their planned order)."""
+        order = np.argsort(self.day, kind="stable")
+        return BreachPlan(*(getattr(self, f)[order] for f in self._FIELDS))
+
+    def keys(self) -> np.ndarray:
+        """The breach kinds' keys (``"artillery"``, ...), as trigger rules read them."""
+        return np.array([k.key for k in KINDS], dtype=object)[self.kind]
+
+    def breach(self, i: int) -> Breach:
+        return Breach(float(self.day[i]), KINDS[self.kind[i]], float(self.severity[i]), float(self.deniability[i]),
+                      int(self.count[i]), index=int(i))
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def __iter__(self) -> Iterator[Breach]:
+        return (self.breach(i) for i in range(len(self)))
+
+
 BREACH_PATTERNS: Registry[type["BreachPattern"]] = Registry("breach pattern")
 
 
@@ -86,8 +171,8 @@ class BreachPattern:
         """Share of the monitoring coverage the violator leaves intact."""
         return getattr(self.params, "coverage", 1.0)
 
-    def plan(self) -> list[Breach]:
-        """Incidents known at day 0 (for non-adaptive patterns: all of them)."""
+    def plan(self) -> list[Breach] | BreachPlan:
+        """Incidents known at day 0 (for non-adaptive patterns: all of them), in any order."""
         return []
 
     def next_after(self, breach: Breach) -> Breach | None:
@@ -122,17 +207,6 @@ class BreachPattern:
         )
 
 
-def daily_fire(times: np.ndarray, counts: np.ndarray, explosions: np.ndarray) -> list[Breach]:
-    """Aggregated low-level fire: one artillery and one small-arms incident a day, each with its count."""
-    art, small = BreachKind.ARTILLERY, BreachKind.SMALL_ARMS
-    out = []
-    for t, n, ex in zip(times.tolist(), counts.tolist(), explosions.tolist()):
-        if ex:
-            out.append(Breach(t, art, art.default_severity, art.default_deniability, ex))
-        if n - ex:
-            out.append(Breach(t, small, small.default_severity, small.default_deniability, n - ex))
-    return out
-
 
 def _check_kinds(mapping: dict, key: str) -> None:
     for name, value in mapping.items():
@@ -166,10 +240,10 @@ class PoissonPattern(BreachPattern):
         def __post_init__(self):
             BreachKind.parse(self.kind, "breach.params.kind")
 
-    def plan(self) -> list[Breach]:
+    def plan(self) -> BreachPlan:
         p = self.params
         kind = BreachKind.parse(p.kind, "breach.params.kind")
-        return [self._incident(t, kind, p.severity, p.deniability) for t in self._poisson_times(p.rate)]
+        return BreachPlan.at(self._poisson_times(p.rate), kind, p.severity, p.deniability)
 
 
 @BREACH_PATTERNS.register("sporadic")
@@ -201,14 +275,13 @@ class Sporadic(BreachPattern):
             for k in self.escalation_kinds:
                 BreachKind.parse(k, "breach.params.escalation_kinds")
 
-    def plan(self) -> list[Breach]:
-        out = []
+    def plan(self) -> BreachPlan:
         escalation = set(self.params.escalation_kinds)
-        for name, rate in self.params.rates.items():
-            kind = BreachKind.parse(name, "breach.params.rates")
-            rate = rate * (self.hazard if name in escalation else 1.0)
-            out += [self._incident(t, kind) for t in self._poisson_times(rate)]
-        return out
+        return BreachPlan.concat(BreachPlan.empty(), *(
+            BreachPlan.at(self._poisson_times(rate * (self.hazard if name in escalation else 1.0)),
+                          BreachKind.parse(name, "breach.params.rates"))
+            for name, rate in self.params.rates.items()
+        ))
 
 
 @BREACH_PATTERNS.register("chronic")
@@ -229,7 +302,7 @@ class Chronic(BreachPattern):
         truce_half_life: float = param(14.0, "days", "half-life of the initial truce")
         escalation_rate: float = param(0.002, "per day", "rate of ground incursions and armed attacks")
 
-    def plan(self) -> list[Breach]:
+    def plan(self) -> BreachPlan:
         p = self.params
         rate = math.log(2) / p.truce_half_life if p.truce_half_life > 0 else math.inf
         start = self.rng.exponential(1 / rate) if rate < math.inf else 0.0
@@ -241,11 +314,10 @@ class Chronic(BreachPattern):
         if len(times):
             times[0] = max(float(first), start) + 0.5
         keep = times <= self.horizon
-        out = daily_fire(times[keep], counts[keep], explosions[keep])
+        fire = BreachPlan.daily_fire(times[keep], counts[keep], explosions[keep])
         rate_esc = p.escalation_rate * self.hazard
-        out += [self._incident(t, BreachKind.GROUND_INCURSION) for t in self._poisson_times(rate_esc / 2, start)]
-        out += [self._incident(t, BreachKind.ARMED_ATTACK) for t in self._poisson_times(rate_esc / 2, start)]
-        return out
+        incursions = BreachPlan.at(self._poisson_times(rate_esc / 2, start), BreachKind.GROUND_INCURSION)
+        return BreachPlan.concat(fire, incursions, BreachPlan.at(self._poisson_times(rate_esc / 2, start), BreachKind.ARMED_ATTACK))
 
 
 @BREACH_PATTERNS.register("salami")
@@ -269,15 +341,13 @@ class Salami(BreachPattern):
         BreachKind.ARMED_ATTACK,
     ]
 
-    def plan(self) -> list[Breach]:
+    def plan(self) -> BreachPlan:
         p = self.params
         step = p.step_days / max(self.hazard, 1e-9)
-        out = []
-        for t in self._poisson_times(p.rate):
-            severity = min(p.start_severity + t / step, p.max_severity)
-            kind = self._ladder[min(int(severity) - 1, 4) if severity >= 1 else 0]
-            out.append(self._incident(t, kind, severity=severity))
-        return out
+        times = self._poisson_times(p.rate)
+        severity = np.minimum(p.start_severity + times / step, p.max_severity)
+        rung = np.where(severity >= 1, np.minimum(severity.astype(np.int64) - 1, 4), 0)
+        return BreachPlan.at(times, np.array([KINDS.index(k) for k in self._ladder])[rung], severity=severity)
 
 
 @BREACH_PATTERNS.register("hybrid")
@@ -293,14 +363,12 @@ class Hybrid(BreachPattern):
         deniability: float = param(0.8, "probability", "how deniable each incident is")
         coverage: float = param(0.7, "probability", "share of monitoring coverage left intact")
 
-    def plan(self) -> list[Breach]:
+    def plan(self) -> BreachPlan:
         p = self.params
         times = self._poisson_times(p.rate)
         is_hybrid = self.rng.random(len(times)) < p.hybrid_share
-        return [
-            self._incident(t, BreachKind.HYBRID if h else BreachKind.DRONE_MISSILE, deniability=p.deniability)
-            for t, h in zip(times, is_hybrid)
-        ]
+        kind = np.where(is_hybrid, KINDS.index(BreachKind.HYBRID), KINDS.index(BreachKind.DRONE_MISSILE))
+        return BreachPlan.at(times, kind, deniability=p.deniability)
 
 
 @BREACH_PATTERNS.register("surge_offensive")
@@ -325,7 +393,7 @@ class SurgeOffensive(BreachPattern):
         surge_days_high: float = param(7.0, "positive")
         offensive_probability: float = param(0.8, "probability", "before reassurance [E]")
 
-    def plan(self) -> list[Breach]:
+    def plan(self) -> BreachPlan:
         p = self.params
         rng = self.rng
         surge_start = rng.uniform(p.surge_start_low, p.surge_start_high)
@@ -339,10 +407,10 @@ class SurgeOffensive(BreachPattern):
         explosions = rng.binomial(counts, 0.5)
         times = days + 0.5
         keep = (times <= self.horizon) & ~(launches & (times > offensive_day))
-        out = daily_fire(times[keep], counts[keep], explosions[keep])
+        fire = BreachPlan.daily_fire(times[keep], counts[keep], explosions[keep])
         if launches and offensive_day <= self.horizon:
-            out.append(self._incident(offensive_day, BreachKind.ARMED_ATTACK))
-        return out
+            return BreachPlan.concat(fire, BreachPlan.at([offensive_day], BreachKind.ARMED_ATTACK))
+        return fire
 
 
 @BREACH_PATTERNS.register("adaptive_probe")

@@ -34,8 +34,8 @@ def _expand(overrides: list[str]) -> list[list[str]]:
 def covering_jobs(jobs: list[list[str]]) -> list[list[str]]:
     """A few jobs that between them use every value of every lever once.
 
-    Composing costs ~0.1 s, so a 120-cell sweep is checked with a handful of compositions;
-    Hydra still composes every cell before it launches any.
+    Composing costs ~0.1 s, so a 120-cell sweep is checked with a handful of compositions (the
+    ``checked`` sweeper then launches the cells without composing each one first).
     """
     wanted = {o for job in jobs for o in job}
     seen: set[str] = set()
@@ -93,6 +93,15 @@ def sweep_folder(argv: list[str]) -> str:
     return f"results/sweeps/{name}-{digest}"
 
 
+def resolved_yaml(config: dict) -> str:
+    """The resolved config as YAML: ``OmegaConf.to_yaml(cfg, resolve=True)``'s text, written by
+    libyaml when PyYAML has it (a test holds the two equal)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(config, Dumper=dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
+
+
 def plan_of(cfg: DictConfig):
     from .store import CellPlan
 
@@ -128,7 +137,7 @@ def _app(cfg: DictConfig) -> None:
         # a joblib (loky) worker already runs cells in parallel, and a process pool nested in it
         # breaks on Python 3.12; the rows do not depend on the number of workers
         plan = dataclasses.replace(plan, workers=1)
-    _, summary, line = run_cell(scenario, out, plan, config, OmegaConf.to_yaml(cfg, resolve=True), label, levers)
+    _, summary, line = run_cell(scenario, out, plan, config, resolved_yaml(config), label, levers)
     if hc.mode == RunMode.MULTIRUN:
         print(line, flush=True)
     else:

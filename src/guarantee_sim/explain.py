@@ -167,7 +167,7 @@ def story_activation_day(story: list[tuple[float, str, str]]) -> float:
 def pending(model) -> list[tuple[float, str]]:
     """Decisions and deliveries still in the model's queue, as (due day, plain text)."""
     out = []
-    for day, _, kind, _, args in sorted(model._queue, key=lambda e: (e[0], e[1])):
+    for day, kind, args in model.scheduled():
         if kind == "approval":
             state, stype, _ = args
             out.append((day, f"{state.name}'s {state.procedure(stype).replace('_', ' ')} decision on {stype} support"))
@@ -279,7 +279,7 @@ def why(model) -> str:
 
 
 def _deciding_text(model, state, stype) -> tuple[str, float]:
-    for day, _, kind, _, args in model._queue:
+    for day, kind, args in model.scheduled():
         if kind == "approval" and args[0] is state and args[1] == stype:
             return f"{state.procedure(stype).replace('_', ' ')} procedure under way, decision due day {day:.1f}", day
     if any(s is state and t == stype for s, t in model.waiting_for_eu):
@@ -297,7 +297,7 @@ def support_text(model, state, stype: str) -> str:
     if status is SupportStatus.DECIDING:
         return "deciding: " + _deciding_text(model, state, stype)[0]
     if status is SupportStatus.APPROVED:
-        due = next((d for d, _, k, _, a in model._queue if k == "delivery" and a[0] is state and a[1] == stype), math.nan)
+        due = next((d for d, k, a in model.scheduled() if k == "delivery" and a[0] is state and a[1] == stype), math.nan)
         tail = "" if math.isnan(due) else f"; delivery starts day {due:.1f}"
         return f"approved on day {state.approved_day[stype]:.1f} ({proc} procedure){tail}"
     if status is SupportStatus.DELIVERING:

@@ -23,8 +23,8 @@ from typing import Any, Callable
 import mesa
 import numpy as np
 
-from .agents import CoalitionState, SupportStatus, Ukraine, Violator, joining_thresholds
-from .breaches import Breach, BreachKind
+from .agents import CoalitionState, SupportStatus, Ukraine, Violator, coalition_streams, joining_thresholds
+from .breaches import KINDS, Breach, BreachKind, BreachPlan
 from .commission import Referral, SpecialCommission
 from .coordination import CoordinationCell
 from .force import MultinationalForce
@@ -33,7 +33,6 @@ from .outcomes import Stage
 from .streams import RunStreams
 from .triggers import SUPPORT_TYPES, Finding
 
-KIND_INDEX = {kind: i for i, kind in enumerate(BreachKind)}
 DECISION_EVENTS = ("trigger", "invoked", "decide", "approval", "eu_package", "delivery")
 
 # plain-language names of the breach kinds, for the narrated story only
@@ -97,8 +96,10 @@ class GuaranteeModel(mesa.Model):
         self._pending_decisions = 0
 
         thresholds = joining_thresholds(s, self.streams)
-        self.coalition = [CoalitionState(self, p, i, float(thresholds[i])) for i, p in enumerate(s.states)]
+        streams, status = coalition_streams(self.streams), s.initial_status
+        self.coalition = [CoalitionState(self, p, i, float(thresholds[i]), streams, status[i]) for i, p in enumerate(s.states)]
         self.us = next((a for a in self.coalition if a.profile.is_us), None)
+        self.us_acting = False  # has the United States approved any support yet?
         self.ukraine = Ukraine(self)
         self.force = MultinationalForce(s, self.streams)
         pattern = s.breach_pattern(s.breach_params, s.horizon, self.streams.rng("breaches"), self.force.hazard_multiplier)
@@ -115,10 +116,8 @@ class GuaranteeModel(mesa.Model):
         self.tiers = [tier.rule.fresh() for tier in s.tiers]
 
         # capacity bookkeeping per support type
-        cap = {t: np.array([a.profile.capacity[t] for a in self.coalition]) for t in SUPPORT_TYPES}
-        binding = {t: np.array([a.binding(t) for a in self.coalition]) for t in SUPPORT_TYPES}
-        self.committed = {t: float(cap[t].sum()) for t in SUPPORT_TYPES}
-        self.committed_binding = {t: float(cap[t][binding[t]].sum()) for t in SUPPORT_TYPES}
+        self.committed = s.committed
+        self.committed_binding = s.committed_binding
         self.total_binding = sum(self.committed_binding.values())
         self.approved_capacity = dict.fromkeys(SUPPORT_TYPES, 0.0)
         self.delivering_capacity = dict.fromkeys(SUPPORT_TYPES, 0.0)
@@ -128,6 +127,7 @@ class GuaranteeModel(mesa.Model):
         self.waiting: dict[str, list] = {t: [] for t in SUPPORT_TYPES}
         self.waiting_for_us: list[tuple[CoalitionState, str]] = []
         self.waiting_for_eu: list[tuple[CoalitionState, str]] = []
+        self._batches: dict[tuple[str, float, str], list] = {}  # approvals, deliveries falling due together
         self.eu_package_adopted = False
 
         # outcomes
@@ -140,6 +140,7 @@ class GuaranteeModel(mesa.Model):
         self.n_findings = 0
         self.n_attributed = 0
         self.n_false_alarms = 0
+        self.n_states_delivering = 0
         self.trigger_day: dict[str, float] = {}
         self.trigger_false_alarm: dict[int, bool] = {}
         self.activation_day_type: dict[str, float] = {}
@@ -209,14 +210,15 @@ class GuaranteeModel(mesa.Model):
 
     # breaches and the monitoring -------------------------------------------------------------
     def _plan(self) -> None:
-        planned = sorted(self.violator.plan(), key=lambda b: b.day)
-        for i, b in enumerate(planned):
-            b.index = i
-            b.targets_force = self.force.is_targeted(b)
-        self._next_index = len(planned)
+        plan = self.violator.plan().sorted()
+        targets = self.force.targeted(plan)
+        self._next_index = len(plan)
         if self.compiled:
-            self._compile(planned)
+            self._compile(plan, targets)
             return
+        planned = list(plan)
+        for b, hit in zip(planned, targets.tolist()):
+            b.targets_force = hit
         adaptive = self.violator.pattern.adaptive
         observations = [None] * len(planned) if adaptive else self.monitoring.observe(planned)
         for b, obs in zip(planned, observations):
@@ -262,21 +264,19 @@ class GuaranteeModel(mesa.Model):
             self.note(day, "detection", f"{what} goes unreported: missed by the monitoring mechanism, not reported by Ukraine")
 
     # the compiled pipeline (non-adaptive patterns) ----------------------------------------------
-    def _compile(self, planned: list[Breach]) -> None:
+    def _compile(self, plan: BreachPlan, targets: np.ndarray) -> None:
         """Screen every planned incident and false alarm at once; keep what the run needs by day.
 
         Each incident reads the same stream positions as on the incident-by-incident path, so
         detection, reports, investigations and findings are the same numbers.
         """
-        n = len(planned)
-        days = np.fromiter((b.day for b in planned), float, n)
-        counts = np.fromiter((b.count for b in planned), np.int64, n)
-        deniability = np.fromiter((b.deniability for b in planned), float, n)
-        detected, n_detected, report_day = self.monitoring.observe_arrays(planned)
+        n = len(plan)
+        days, counts = plan.day, plan.count
+        detected, n_detected, report_day = self.monitoring.observe_arrays(plan)
         ua_day = self.ukraine.report_days(days, n)
         referral = np.minimum(np.where(detected, report_day, np.inf), ua_day)
         referred = np.flatnonzero(np.isfinite(referral))
-        evidence = self.commission.evidence_probabilities(deniability[referred], detected[referred])
+        evidence = self.commission.evidence_probabilities(plan.deniability[referred], detected[referred])
         inv, _, attributed = self.commission.investigate_all(False, referred, evidence)
         finding_day = referral[referred] + inv
 
@@ -286,77 +286,73 @@ class GuaranteeModel(mesa.Model):
         fa_inv, _, fa_attributed = self.commission.investigate_all(True, np.arange(len(alarms)), fa_evidence)
         fa_finding_day = fa_report + fa_inv if len(alarms) else np.empty(0)
 
-        # counters as step functions of the day: sorted event days and cumulative values
-        kind_of = np.fromiter((KIND_INDEX[b.kind] for b in planned), np.int64, n)
-        self._steps = {
-            "incidents": (days, np.arange(1, n + 1)),
-            "violations": (days, np.cumsum(counts)),
-            "detected": (days, np.cumsum(np.where(detected, n_detected, 0))),
-            "ukraine": (days, np.cumsum(np.where(np.isfinite(ua_day), counts, 0))),
-            "referred": (np.sort(referral[referred]), np.arange(1, len(referred) + 1)),
-            "false_alarms": (np.sort(fa_report), np.arange(1, len(alarms) + 1)),
-            "findings": (np.sort(np.concatenate([finding_day, fa_finding_day])), None),
-            "attributed": (np.sort(np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]])), None),
+        # what the counters count, by the day it happens; summed up to a day by _sync_counts
+        self._tally = {
+            "days": days, "counts": counts, "kind": plan.kind,
+            "detected": np.where(detected, n_detected, 0), "ukraine": np.isfinite(ua_day),
+            "referred": referral[referred], "false_alarms": fa_report,
+            "findings": np.concatenate([finding_day, fa_finding_day]),
+            "attributed": np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]]),
         }
-        for k, kind in enumerate(BreachKind):
-            self._steps[kind] = (days, np.cumsum(np.where(kind_of == k, counts, 0)))
 
         # Ukraine's holding time at the first armed attack, from the damage of earlier incidents
-        attacks = np.flatnonzero(kind_of == KIND_INDEX[BreachKind.ARMED_ATTACK])
+        attacks = np.flatnonzero(plan.kind == KINDS.index(BreachKind.ARMED_ATTACK))
         self._offensive = None
         if len(attacks):
             first = int(attacks[0])
             s = self.spec
-            heavy = [b.severity for b in planned[:first] if b.severity >= s.damage_min_severity]
-            damage = s.damage_per_severity * sum(heavy)
+            before = plan.severity[:first]
+            damage = s.damage_per_severity * sum(before[before >= s.damage_min_severity].tolist())
             capacity = max(0.0, s.initial_capacity + s.support_growth * days[first] - damage)
             self._offensive = (float(days[first]), s.holding_days * capacity)
 
         # the attributed findings some trigger rule could use, in the order the incident-by-incident
         # path would see them (a finding no rule cares about changes no rule: leaving it out is exact)
-        def useful(items) -> np.ndarray:
-            kinds = np.array([b.kind.key for b in items], dtype=object)
-            severity = np.array([b.severity for b in items], dtype=float)
-            force = np.array([getattr(b, "targets_force", False) for b in items], dtype=bool)
-            return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in self.tiers]) if items else np.zeros(0, bool)
+        def useful(kinds, severity, force) -> np.ndarray:
+            return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in self.tiers])
 
         real = referred[attributed]
-        keep = useful([planned[i] for i in real])
-        feed = [(float(d), 0, int(i)) for d, i, k in zip(finding_day[attributed], real, keep) if k]
-        fa_keep = useful([alarms[j] for j in np.flatnonzero(fa_attributed)])
-        feed += [(float(fa_finding_day[j]), 1, int(j)) for j, k in zip(np.flatnonzero(fa_attributed), fa_keep) if k]
-        feed.sort()
-        self._planned, self._alarms = planned, alarms
-        self._feed = feed
+        keep = useful(plan.keys()[real], plan.severity[real], targets[real])
+        fa_hit = np.flatnonzero(fa_attributed)
+        fa_keep = np.zeros(0, bool)
+        if len(fa_hit):
+            fa_keep = useful(np.array([alarms[j].kind.key for j in fa_hit], dtype=object),
+                             np.array([alarms[j].severity for j in fa_hit]), np.zeros(len(fa_hit), bool))
+        day = np.concatenate([finding_day[attributed][keep], fa_finding_day[fa_hit[fa_keep]] if len(fa_hit) else []])
+        source = np.repeat([0, 1], [int(keep.sum()), int(fa_keep.sum())])  # 1: a false alarm
+        index = np.concatenate([real[keep], fa_hit[fa_keep]]).astype(np.int64)
+        order = np.lexsort((index, source, day))
+        self._feed = list(zip(day[order].tolist(), source[order].tolist(), index[order].tolist()))
+        self._planned, self._targets, self._alarms = plan, targets, alarms
 
     def _consume_finding(self) -> None:
         day, is_false_alarm, i = self._feed[self._feed_pos]
         self._feed_pos += 1
-        b = self._alarms[i] if is_false_alarm else self._planned[i]
-        finding = Finding(day, b.day, b.kind, b.severity, True, bool(is_false_alarm),
-                          getattr(b, "targets_force", False), None if is_false_alarm else b)
-        self._feed_trigger(day, finding)
+        if is_false_alarm:
+            b, real, hit = self._alarms[i], None, False
+        else:
+            b = real = self._planned.breach(i)
+            hit = b.targets_force = bool(self._targets[i])
+        self._feed_trigger(day, Finding(day, b.day, b.kind, b.severity, True, bool(is_false_alarm), hit, real))
         if all(self.tier_fired):
-            self._feed_pos = len(self._feed)  # later findings change no outcome; counts come from _steps
+            self._feed_pos = len(self._feed)  # later findings change no outcome; counts come from _tally
 
     def _sync_counts(self, day: float) -> None:
         """Set the counters to their values at ``day`` (compiled runs keep no per-incident events)."""
-
-        def at(key):
-            times, values = self._steps[key]
-            k = int(np.searchsorted(times, day, side="right"))
-            return k if values is None else (int(values[k - 1]) if k else 0)
-
-        self.n_incidents = at("incidents")
-        self.n_breaches = at("violations")
-        self.n_detected = at("detected")
-        self.n_reported_by_ukraine = at("ukraine")
-        self.n_referred_real = at("referred")
-        self.n_false_alarms = at("false_alarms")
-        self.n_findings = at("findings")
-        self.n_attributed = at("attributed")
-        for kind in BreachKind:
-            self.breaches_by_kind[kind] = at(kind)
+        t = self._tally
+        happened = t["days"] <= day
+        counts = t["counts"][happened]
+        self.n_incidents = int(np.count_nonzero(happened))
+        self.n_breaches = int(counts.sum())
+        self.n_detected = int(t["detected"][happened].sum())
+        self.n_reported_by_ukraine = int(counts[t["ukraine"][happened]].sum())
+        self.n_referred_real = int(np.count_nonzero(t["referred"] <= day))
+        self.n_false_alarms = int(np.count_nonzero(t["false_alarms"] <= day))
+        self.n_findings = int(np.count_nonzero(t["findings"] <= day))
+        self.n_attributed = int(np.count_nonzero(t["attributed"] <= day))
+        by_kind = np.bincount(t["kind"][happened], weights=counts, minlength=len(KINDS))
+        for kind, n in zip(KINDS, by_kind.tolist()):
+            self.breaches_by_kind[kind] = int(n)
         if self._offensive is not None and self._offensive[0] <= day and self.ukraine.offensive_day is None:
             self.ukraine.offensive_day, self.ukraine.holding_time = self._offensive
 
@@ -433,7 +429,7 @@ class GuaranteeModel(mesa.Model):
                         self.waiting_for_eu.append((state, t))
                     else:
                         heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
-                elif state.status[t] is SupportStatus.DECLINED:
+                elif self.narrate and state.status[t] is SupportStatus.DECLINED:
                     self.note(day, "decision", f"{state.name} declines {t} support: {state.reason[t]}")
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
@@ -454,33 +450,39 @@ class GuaranteeModel(mesa.Model):
             return 0.0
         return sum(self.delivering_binding.values()) / self.total_binding
 
-    def _cascade(self, day: float) -> None:
+    def _cascade(self, day: float, changed: str | None = None) -> None:
         """Start the approval of every willing state whose conditions now hold.
 
         States are asked in order of their joining threshold, so only those that could be
-        ready are asked at all; an adopted EU package approves its members at once.
+        ready are asked at all; an adopted EU package approves its members at once. After a
+        cascade no waiting state is ready, so when one approval has only raised ``changed``'s
+        acting share, only that type's queue needs asking.
         """
         again = True
         while again:
             again = False
-            us_acting = self.us is not None and self.us.acting
+            us_acting = self.us_acting
             if us_acting and self.waiting_for_us:
                 for state, t in self.waiting_for_us:
                     heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
                 self.waiting_for_us = []
+                changed = None
             if self.eu_package_adopted and self.waiting_for_eu:
                 for state, t in self.waiting_for_eu:
                     self._approve(day, state, t)
                 self.waiting_for_eu = []
                 again = True
-            for t, heap in self.waiting.items():
+                changed = None
+            for t in self.waiting if changed is None else (changed,):
+                heap = self.waiting[t]
                 share = self.acting_share(t)
                 while heap and heap[0][0] <= share + 1e-12:
                     state = heapq.heappop(heap)[2]
                     if not state.ready(t, share, us_acting):
                         self.waiting_for_us.append((state, t))
-                        self.note(day, "decision", f"{state.name} is willing to give {t} support but waits for the "
-                                  "United States to act")
+                        if self.narrate:
+                            self.note(day, "decision", f"{state.name} is willing to give {t} support but waits for the "
+                                      "United States to act")
                         continue
                     delay, ok = state.approval(t)
                     if self.narrate:
@@ -490,34 +492,60 @@ class GuaranteeModel(mesa.Model):
                             why += "; the United States is acting"
                         self.note(day, "decision", f"{state.name} starts its {plain(state.procedure(t))} procedure for {t} "
                                   f"support ({why}); decision due day {day + delay:.1f}")
-                    self._at(day + delay, "approval", self._on_approval, state, t, ok)
+                    self._together("approval", day + delay, t, (state, ok), self._on_approvals)
 
-    def _on_approval(self, day: float, state: CoalitionState, stype: str, ok: bool) -> None:
-        if not ok:
+    def _together(self, kind: str, day: float, stype: str, item, handler: Callable) -> None:
+        """Approvals (deliveries) of one support type that fall due on the same day are one event.
+
+        With fixed procedure delays whole groups of states decide on the same day; handling
+        them together (one cascade, one activation check) gives the same days and outcomes as
+        one event per state, at a fraction of the cost.
+        """
+        batch = self._batches.get((kind, day, stype))
+        if batch is None:
+            batch = self._batches[kind, day, stype] = []
+            self._at(day, kind, handler, stype, batch)
+        batch.append(item)
+
+    def _on_approvals(self, day: float, stype: str, batch: list) -> None:
+        del self._batches["approval", day, stype]
+        approved = False
+        for state, ok in batch:
+            if ok:
+                self._approve(day, state, stype)
+                approved = True
+                continue
             state.decline(stype, f"{state.procedure(stype).replace('_', ' ')} approval refused")
             self.note(day, "decision", f"{state.name}: {plain(state.procedure(stype))} approval of {stype} support refused")
-            return
-        self._approve(day, state, stype)
-        self._cascade(day)
+        if approved:
+            self._cascade(day, stype)
 
     def _approve(self, day: float, state: CoalitionState, stype: str) -> None:
         state.approve(stype, day)
+        if state is self.us:
+            self.us_acting = True
         self.approved_capacity[stype] += state.profile.capacity[stype]
-        self.note(day, "approval", f"{state.name} approves {stype} support ({plain(state.procedure(stype))} procedure)")
-        self._at(day + state.delivery_delay(stype), "delivery", self._on_delivery, state, stype)
+        if self.narrate:
+            self.note(day, "approval", f"{state.name} approves {stype} support ({plain(state.procedure(stype))} procedure)")
+        self._together("delivery", day + state.delivery_delay(stype), stype, state, self._on_deliveries)
 
     def _on_eu_package(self, day: float) -> None:
         self.eu_package_adopted = True
         self.note(day, "approval", "the EU adopts the sanctions package: its members' economic support is approved")
         self._cascade(day)
 
-    def _on_delivery(self, day: float, state: CoalitionState, stype: str) -> None:
-        state.deliver(stype, day)
-        cap = state.profile.capacity[stype]
-        self.delivering_capacity[stype] += cap
-        if state.binding(stype):
-            self.delivering_binding[stype] += cap
-        self.note(day, "delivery", f"{state.name} begins delivering {stype} support")
+    def _on_deliveries(self, day: float, stype: str, batch: list) -> None:
+        del self._batches["delivery", day, stype]
+        for state in batch:
+            if not state.delivery_day:
+                self.n_states_delivering += 1
+            state.deliver(stype, day)
+            cap = state.profile.capacity[stype]
+            self.delivering_capacity[stype] += cap
+            if state.binding(stype):
+                self.delivering_binding[stype] += cap
+            if self.narrate:
+                self.note(day, "delivery", f"{state.name} begins delivering {stype} support")
         s = self.spec
         cb = self.committed_binding[stype]
         if stype not in self.activation_day_type and cb > 0 and self.delivering_binding[stype] >= s.activation_share * cb - 1e-9:
@@ -527,6 +555,19 @@ class GuaranteeModel(mesa.Model):
             self.activation_day = day
             self.note(day, "activation", "binding support activated")
             self.violator.learn_activation(day)
+
+    def scheduled(self) -> list[tuple[float, str, tuple]]:
+        """What is still due, in order: (day, event kind, arguments); approvals are listed one per
+        state as ``(state, support type, approved?)`` and deliveries as ``(state, support type)``."""
+        out = []
+        for day, _, kind, _, args in sorted(self._queue, key=lambda e: (e[0], e[1])):
+            if kind == "approval":
+                out += [(day, kind, (state, args[0], ok)) for state, ok in args[1]]
+            elif kind == "delivery":
+                out += [(day, kind, (state, args[0])) for state in args[1]]
+            else:
+                out.append((day, kind, args))
+        return out
 
     # outcome ------------------------------------------------------------------------------
     def stage(self) -> Stage:
@@ -569,9 +610,7 @@ class GuaranteeModel(mesa.Model):
         for t in SUPPORT_TYPES:
             row[f"trigger_day_{t}"] = self.trigger_day.get(t, nan)
         row.update(
-            states_activated=sum(
-                any(v is SupportStatus.DELIVERING for v in a.status.values()) for a in self.coalition
-            ),
+            states_activated=self.n_states_delivering,
             capacity_share=sum(self.delivering_capacity.values()) / committed_total if committed_total else 0.0,
             support_in_time=(None if offensive is None else bool(military <= offensive + self.ukraine.holding_time)),
             false_activation=bool(activated and any(self.trigger_false_alarm.values())),

@@ -13,9 +13,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
-from .breaches import Breach, BreachKind
+from .breaches import KINDS, Breach, BreachKind, BreachPlan
+
+
+def binomial_quantile(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The smallest k with P(Binomial(n, p) <= k) >= q: ``scipy.stats.binom.ppf``'s answer (a test
+    holds them equal) at a third of its cost, which matters for ~700 aggregated incidents a run.
+
+    Starts from the Cornish-Fisher approximation and steps to the exact answer with
+    ``scipy.special.bdtr``, the binomial CDF; usually two CDF evaluations.
+    """
+    n, p, q = np.asarray(n, np.int64), np.asarray(p, float), np.asarray(q, float)
+    sd = np.sqrt(n * p * (1.0 - p))
+    z = np.clip(special.ndtri(q), -40.0, 40.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = np.where(sd > 0, (1.0 - 2.0 * p) / sd, 0.0)
+    k = np.clip(np.ceil(n * p + sd * (z + skew * (z * z - 1.0) / 6.0) - 0.5), 0, n).astype(np.int64)
+    up = np.flatnonzero(special.bdtr(k, n, p) < q)
+    while len(up):
+        k[up] += 1
+        up = up[special.bdtr(k[up], n[up], p[up]) < q[up]]
+    down = np.flatnonzero(k > 0)
+    down = down[special.bdtr(k[down] - 1, n[down], p[down]) >= q[down]]
+    while len(down):
+        k[down] -= 1
+        down = down[k[down] > 0]
+        down = down[special.bdtr(k[down] - 1, n[down], p[down]) >= q[down]]
+    return k
 
 
 @dataclass(slots=True)
@@ -49,6 +75,7 @@ class MonitoringMechanism:
         if not self.lead_present:  # without the lead's drones, satellites and sensors
             coverage *= scenario.lead_absent_factor
         self.p = {k: min(1.0, (p + boost) * coverage) for k, p in scenario.detection.items()}
+        self._p_by_kind = np.array([self.p[k] for k in KINDS])
         self._u_detect = streams.uniforms("detection")
         self._u_count = streams.uniforms("detected_count")
         self._u_delay = streams.uniforms("report_delay")
@@ -58,16 +85,18 @@ class MonitoringMechanism:
         """Screen incidents (vectorised over the list; each reads its own stream positions)."""
         if not breaches:
             return []
-        detected, n_detected, report_days = self.observe_arrays(breaches)
+        index = np.array([b.index for b in breaches], dtype=np.int64)
+        detected, n_detected, report_days = self.observe_arrays(BreachPlan.of(breaches), index)
         return [Observation(bool(d), int(k), float(t)) for d, k, t in zip(detected, n_detected, report_days)]
 
-    def observe_arrays(self, breaches: list[Breach]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(detected, violations detected, report day) per incident."""
-        if not breaches:
+    def observe_arrays(self, plan: BreachPlan, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(detected, violations detected, report day) per incident; incident i reads ``index[i]``
+        (default: its position in the plan)."""
+        if not len(plan):
             return np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0)
-        idx = np.fromiter((b.index for b in breaches), dtype=np.int64, count=len(breaches))
-        p = np.fromiter((self.p[b.kind] for b in breaches), dtype=float, count=len(breaches))
-        n = np.fromiter((b.count for b in breaches), dtype=np.int64, count=len(breaches))
+        idx = np.arange(len(plan)) if index is None else index
+        p = self._p_by_kind[plan.kind]
+        n = plan.count
         u = self._take(self._u_detect, idx)
         p_any = 1.0 - (1.0 - p) ** n
         detected = u < p_any
@@ -77,12 +106,9 @@ class MonitoringMechanism:
             # inverse CDF of Binomial(n, p) conditioned on at least one detection
             v = self._take(self._u_count, idx[multi])
             f0 = (1.0 - p[multi]) ** n[multi]
-            n_detected[multi] = np.maximum(
-                1, stats.binom.ppf(f0 + v * (1.0 - f0), n[multi], p[multi]).astype(np.int64)
-            )
+            n_detected[multi] = np.maximum(1, binomial_quantile(f0 + v * (1.0 - f0), n[multi], p[multi]))
         delays = self.s.report_delay.from_uniforms(self._take(self._u_delay, idx))
-        days = np.fromiter((b.day for b in breaches), dtype=float, count=len(breaches))
-        return detected, n_detected, days + delays
+        return detected, n_detected, plan.day + delays
 
     @staticmethod
     def _take(stream, idx: np.ndarray) -> np.ndarray:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+import numpy as np
 
 from .breaches import BREACH_PATTERNS, KIND_KEYS, BreachKind
 from .commission import DECISION_RULES
@@ -110,6 +113,54 @@ class Scenario:
     damage_per_severity: float
     damage_min_severity: float
     labels: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def procedures(self) -> tuple[dict[str, str], ...]:
+        """Per state and support type, the procedure that decides it (fixed by the design, so
+        worked out once per scenario rather than once per run)."""
+        return tuple({t: procedure(self, p, t) for t in SUPPORT_TYPES} for p in self.states)
+
+    @cached_property
+    def regime_of(self) -> tuple[dict[str, Regime], ...]:
+        """Per state and support type, the regime (delay, approval probability) of its procedure;
+        the EU package's members have none (the package approves them)."""
+        return tuple({t: self.regimes.get(proc) for t, proc in procs.items()} for procs in self.procedures)
+
+    @cached_property
+    def binding(self) -> tuple[dict[str, bool], ...]:
+        """Per state and support type: is the commitment legally binding?"""
+        return tuple({t: (not p.is_us or self.us_role == "binding") and self.support[t].binding
+                      for t in SUPPORT_TYPES} for p in self.states)
+
+
+    @cached_property
+    def initial_status(self) -> tuple[dict, ...]:
+        """Per state, where each support type stands before any decision (copied by each run)."""
+        from .agents import initial_status
+
+        return tuple(initial_status(p) for p in self.states)
+
+    @cached_property
+    def committed(self) -> dict[str, float]:
+        """Capacity committed per support type, all states."""
+        return {t: float(np.array([p.capacity[t] for p in self.states]).sum()) for t in SUPPORT_TYPES}
+
+    @cached_property
+    def committed_binding(self) -> dict[str, float]:
+        """Capacity committed per support type under legally binding commitments."""
+        return {t: float(np.array([p.capacity[t] for p, b in zip(self.states, self.binding) if b[t]]).sum())
+                for t in SUPPORT_TYPES}
+
+
+def procedure(scenario: Scenario, profile: StateProfile, stype: str) -> str:
+    """EU members' economic support goes through the EU's sanctions package; support types with
+    national procedures follow the state's regime; otherwise the executive decides where the
+    design has one."""
+    if stype == "economic" and scenario.eu_sanctions and profile.eu:
+        return "eu_package"
+    if scenario.support[stype].national_procedure:
+        return profile.regime
+    return "executive" if "executive" in scenario.regimes else profile.regime
 
 
 

@@ -23,40 +23,47 @@ def stream_key(name: str) -> int:
 class IndexedUniforms:
     """Uniform numbers addressed by position, generated lazily in blocks."""
 
-    __slots__ = ("_gen", "_buf", "_seed", "_key", "width")
+    __slots__ = ("_gen", "_buf", "_list", "_seed", "_key", "width")
 
     def __init__(self, seed: int, name: str, width: int = 1):
         self._seed, self._key = seed, stream_key(name)
         self._gen = None  # created on first use: most runs never touch most streams
         self._buf = np.empty(0)
+        self._list: list[float] = []  # the buffer as Python floats, for fast one-at-a-time reads
         self.width = width
 
     def __call__(self, i: int, k: int = 0) -> float:
         pos = i * self.width + k
-        if pos >= len(self._buf):
-            if self._gen is None:
-                ss = np.random.SeedSequence(self._seed, spawn_key=(self._key,))
-                self._gen = np.random.Generator(np.random.PCG64(ss))
-            more = max(pos + 1 - len(self._buf), 64, len(self._buf))
-            self._buf = np.concatenate([self._buf, self._gen.random(more)])
-        return float(self._buf[pos])
+        if pos >= len(self._list):
+            self._extend(pos)
+            self._list = self._buf.tolist()
+        return self._list[pos]
+
+    def _extend(self, pos: int) -> None:
+        if pos < len(self._buf):
+            return
+        if self._gen is None:
+            ss = np.random.SeedSequence(self._seed, spawn_key=(self._key,))
+            self._gen = np.random.Generator(np.random.PCG64(ss))
+        more = max(pos + 1 - len(self._buf), 64, len(self._buf))
+        self._buf = np.concatenate([self._buf, self._gen.random(more)])
 
     def span(self, start: int, n: int) -> np.ndarray:
         """Positions ``start .. start + n - 1`` (for streams of width 1)."""
         if n > 0:
-            self(start + n - 1)
+            self._extend(start + n - 1)
         return self._buf[start : start + n]
 
     def matrix(self, n: int) -> np.ndarray:
         """The uniforms of entities ``0 .. n-1`` as an (n, width) array."""
         if n > 0:
-            self(n - 1, self.width - 1)
+            self._extend(n * self.width - 1)
         return self._buf[: n * self.width].reshape(n, self.width)
 
     def block(self, i: int, n: int) -> np.ndarray:
         """The ``n`` uniforms of entity ``i`` (``n <= width``)."""
-        self(i, n - 1)
         start = i * self.width
+        self._extend(start + n - 1)
         return self._buf[start : start + n]
 
 

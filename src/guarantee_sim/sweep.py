@@ -36,16 +36,20 @@ def lever_overrides(task_overrides) -> dict[str, str]:
 
 
 def paired_difference(a: pd.Series, b: pd.Series, seed: int = 0, level: float = 0.95) -> dict:
-    """P(activated | a) − P(activated | b) over paired runs, with a BCa bootstrap interval."""
+    """P(activated | a) − P(activated | b) over paired runs, with a BCa bootstrap interval.
+
+    Resampling pairs and taking the difference of means is resampling the per-run differences
+    and taking their mean, which scipy does at half the cost.
+    """
     x = np.asarray(a, dtype=float)
     y = np.asarray(b, dtype=float)
+    d = x - y
     diff = float(x.mean() - y.mean())
-    if len(x) < 2 or np.all(x - y == (x - y)[0]):
+    if len(x) < 2 or np.all(d == d[0]):
         return {"estimate": diff, "low": diff, "high": diff}
     res = stats.bootstrap(
-        (x, y),
-        lambda u, v, axis=-1: u.mean(axis=axis) - v.mean(axis=axis),
-        paired=True,
+        (d,),
+        np.mean,
         confidence_level=level,
         n_resamples=2000,
         method="BCa",
