@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 from scipy import stats
 
-from guarantee_sim.breaches import BREACH_PATTERNS, AdaptiveProbe, Breach, BreachKind, BreachPattern, BreachPlan
+from guarantee_sim.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern, BreachPlan
 from guarantee_sim.config import load_scenario
 from guarantee_sim.registry import param
 from guarantee_sim.runner import run_replications

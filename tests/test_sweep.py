@@ -112,16 +112,18 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
 
 
 def test_precision_driven_runs_stop_at_the_first_batch_that_reaches_the_target(tmp_path):
-    cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.03", "batch_size=100")
+    proc = cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.02",
+               "batch_size=200")
     summary = pd.read_csv(the_sweep(tmp_path) / "sweep_summary.csv")
     runs = pd.read_parquet(the_sweep(tmp_path) / "sweep_runs.parquet")
     for _, row in summary.iterrows():
-        assert row["half_width"] <= 0.03
+        assert row["half_width"] <= 0.02
         cell = runs[runs["cell"] == row["cell"]]["activated"]
-        assert len(cell) == row["runs"] and row["runs"] % 100 == 0
-        shorter = cell[: row["runs"] - 100]
+        assert len(cell) == row["runs"] and row["runs"] % 200 == 0 and row["runs"] > 200
+        shorter = cell[: row["runs"] - 200]
         _, lo, hi = wilson(int(shorter.sum()), len(shorter))
-        assert (hi - lo) / 2 > 0.03, "it did not stop at the first batch that met the target"
+        assert (hi - lo) / 2 > 0.02, "it did not stop at the first batch that met the target"
+        assert f"{row['cell']}: {row['runs']} runs" in proc.stdout  # the run count is reported
 
 
 def test_same_command_same_store_and_launcher_or_workers_do_not_matter():
