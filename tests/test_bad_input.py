@@ -30,6 +30,9 @@ CASES = [
     (["trigger.params.k=0", "trigger=count_window"], "trigger.params.k", "positive"),
     (["commitments.us_role=sometimes"], "commitments.us_role", "binding"),
     (["-m", "breach=sporadic,nonsense"], "breach", "hybrid"),
+    (["-m", "experiment=headline", "hydra.sweeper.params.breach='sporadic,nonsense'"], "breach", "hybrid"),
+    (["-m", "experiment=headline", "hydra.sweeper.params.breach=sporadic,hybrid"], "hydra.sweeper.params.breach", "'a,b'"),
+    (["-m", "+hydra.sweeper.params.breach='sporadic,hybrid'"], "hydra.sweeper.params.breach", "-m breach=a,b"),
 ]
 
 

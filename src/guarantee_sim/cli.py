@@ -58,12 +58,40 @@ def _job_overrides(argv: list[str]) -> list[list[str]]:
     if not args.multirun:
         return [ours]
     jobs = _expand(ours)
-    params = compose_config(tuple(jobs[0]), hydra=True).hydra.sweeper.get("params") or {}
+    params = compose_config(tuple(jobs[0]), hydra=True).hydra.sweeper.get("params")
+    changed = _sweeper_param_overrides(args.overrides, has_preset=params is not None)
+    if changed:
+        params = compose_config(tuple(jobs[0]) + tuple(changed), hydra=True).hydra.sweeper.get("params")
+    params = params or {}
     if params:
         swept = {o.split("=", 1)[0] for o in ours}
         extra = [f"{k}={v}" for k, v in params.items() if k not in swept]
         jobs = _expand(ours + extra)
     return covering_jobs(jobs)
+
+
+SWEEPER_PARAMS = "hydra.sweeper.params."
+
+
+def _sweeper_param_overrides(overrides: list[str], has_preset: bool) -> list[str]:
+    """``hydra.sweeper.params.<lever>='a,b'`` changes a preset's sweep: checked like a swept lever.
+
+    Hydra refuses an unquoted list there (it would be a sweep over Hydra's own config) with a
+    three-line message, and a preset-free sweep has no parameters to change.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    changed = [o for o in overrides if o.lstrip("+~").startswith(SWEEPER_PARAMS)]
+    for o in changed:
+        key = o.lstrip("+~").split("=", 1)[0]
+        lever = key[len(SWEEPER_PARAMS):]
+        if OverridesParser.create().parse_override(o).is_sweep_override():
+            raise ConfigError(key, "a list here must be quoted (it is the preset's sweep of the lever, not a sweep of Hydra's config)",
+                              f"{key}='a,b', or sweep the lever itself: -m {lever}=a,b")
+        if not has_preset:
+            raise ConfigError(key, "this sweep has no preset parameters to change",
+                              f"sweep the lever on the command line: -m {lever}=a,b")
+    return changed
 
 
 def check_command_line(argv: list[str]) -> None:
