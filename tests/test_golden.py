@@ -1,0 +1,46 @@
+"""The refactors change no result: rows for every breach pattern x trigger rule x commitment
+design at fixed seeds equal the golden set recorded before the typed-event rewrite.
+
+Regenerate only when a documented definition changes (say which in the commit):
+``python tests/test_golden.py``.
+"""
+
+import itertools
+import pathlib
+import sys
+
+import pandas as pd
+
+from guarantee_sim.config import load_scenario
+from guarantee_sim.runner import run_replications
+
+GOLDEN = pathlib.Path(__file__).parent / "golden" / "runs.parquet"
+CONF = pathlib.Path(__file__).parents[1] / "conf"
+RUNS, SEED = 4, 7
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def golden_rows() -> pd.DataFrame:
+    frames = []
+    for breach, trigger, design in itertools.product(options("breach"), options("trigger"), options("commitments")):
+        scenario = load_scenario((f"breach={breach}", f"trigger={trigger}", f"commitments={design}"))
+        df = run_replications(scenario, RUNS, SEED)
+        df.insert(0, "commitments", design)
+        df.insert(0, "trigger", trigger)
+        df.insert(0, "breach", breach)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_rows_equal_the_golden_set():
+    expected = pd.read_parquet(GOLDEN)
+    got = golden_rows()
+    assert len(got) == len(expected) == 8 * 6 * 6 * RUNS
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+if __name__ == "__main__":
+    golden_rows().to_parquet(sys.argv[1] if len(sys.argv) > 1 else GOLDEN)
