@@ -17,9 +17,9 @@ import time
 
 import mesa
 
-from guarantee_sim.breaches import Sporadic
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
+from guarantee_sim.model.breaches import Sporadic
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
 
 SPORADIC_RATES = Sporadic.Params().rates
 

@@ -27,9 +27,9 @@ import time
 
 import mesa
 
-from guarantee_sim.config import load_scenario
-from guarantee_sim.model import GuaranteeModel
-from guarantee_sim.runner import run_replications, run_seeds
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.runs.runner import run_replications, run_seeds
 
 
 def verdict(ok: bool) -> str:
@@ -38,7 +38,7 @@ def verdict(ok: bool) -> str:
 
 def sweep_throughput(runs: int, extra: list[str]) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "guarantee_sim.cli", "-m", "experiment=headline", f"runs={runs}",
+        cmd = [sys.executable, "-m", "guarantee_sim.runs.cli", "-m", "experiment=headline", f"runs={runs}",
                f"hydra.sweep.dir={tmp}/sweep", *extra]
         start = time.perf_counter()
         out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True).stdout
@@ -83,9 +83,9 @@ def compare_with_batch_run(runs: int = 2000) -> None:
 def peak_memory(runs: int, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         code = (
-            "import resource, sys; from guarantee_sim.cli import main; "
+            "import resource, sys; from guarantee_sim.runs.cli import main; "
             f"sys.argv=['guarantee-sim']; "
-            "import guarantee_sim.cli as c\n"
+            "import guarantee_sim.runs.cli as c\n"
             "try:\n"
             f"    c.main(['runs={runs}', 'workers={workers}', 'hydra.run.dir={tmp}/run'])\n"
             "finally:\n"

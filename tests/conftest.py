@@ -1,7 +1,7 @@
 import pytest
 
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
 
 
 @pytest.fixture(scope="session")

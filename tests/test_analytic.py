@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
-from guarantee_sim.stats import wilson
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
+from guarantee_sim.analysis.stats import wilson
 
 RUNS = 4000
 

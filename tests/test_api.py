@@ -6,8 +6,8 @@ import mesa
 import pandas as pd
 
 from guarantee_sim import GuaranteeModel, simulate
-from guarantee_sim.agents import CoalitionState, SupportStatus, Ukraine, Violator
-from guarantee_sim.outcomes import STAGES
+from guarantee_sim.model.agents import CoalitionState, SupportStatus, Ukraine, Violator
+from guarantee_sim.model.outcomes import STAGES
 
 REQUIRED = [
     "run", "seed", "activated", "activation_day", "trigger_day", "stage", "n_breaches", "n_detected",

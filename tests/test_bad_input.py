@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from guarantee_sim import cli
+from guarantee_sim.runs import cli
 
 CASES = [
     (["breach=sporadik"], "breach", "sporadic"),
@@ -51,7 +51,7 @@ def test_one_line_error_naming_key_and_allowed(argv, key, allowed, capsys, tmp_p
 
 def test_command_line_exit_code_and_nothing_written(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "guarantee_sim.cli", "runs=10", "commission.attribution_probability=2"],
+        [sys.executable, "-m", "guarantee_sim.runs.cli", "runs=10", "commission.attribution_probability=2"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from guarantee_sim.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern, BreachPlan
-from guarantee_sim.config import load_scenario
-from guarantee_sim.registry import param
-from guarantee_sim.runner import run_replications
-from guarantee_sim.stats import wilson
+from guarantee_sim.model.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern, BreachPlan
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.model.registry import param
+from guarantee_sim.runs.runner import run_replications
+from guarantee_sim.analysis.stats import wilson
 
 H = 365.0
 

@@ -51,7 +51,7 @@ def dashboard(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from guarantee_sim.app import main; main()", "--port", str(port)],
+            [sys.executable, "-c", "from guarantee_sim.present.app import main; main()", "--port", str(port)],
             stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}/"

@@ -7,12 +7,12 @@ import sys
 import pandas as pd
 import yaml
 
-from guarantee_sim.outcomes import COLUMNS, STAGES
+from guarantee_sim.model.outcomes import COLUMNS, STAGES
 
 
 def run_cli(tmp_path, *args):
     return subprocess.run(
-        [sys.executable, "-m", "guarantee_sim.cli", *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=tmp_path, capture_output=True, text=True, check=True
     )
 
 
@@ -53,8 +53,8 @@ def test_the_stored_config_is_omegaconfs_resolved_yaml():
     from omegaconf import OmegaConf
 
     import guarantee_sim
-    from guarantee_sim.cli import resolved_yaml
-    from guarantee_sim.config import compose_config
+    from guarantee_sim.runs.cli import resolved_yaml
+    from guarantee_sim.scenario.compose import compose_config
 
     conf = Path(guarantee_sim.__file__).parent / "conf"
     options = [f"{group.name}={f.stem}" for group in conf.iterdir() if group.is_dir() and group.name not in ("hydra", "sensitivity")

@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from guarantee_sim.breaches import BreachKind
-from guarantee_sim.commission import DECISION_RULES
-from guarantee_sim.delays import parse_delay
+from guarantee_sim.model.breaches import BreachKind
+from guarantee_sim.model.commission import DECISION_RULES
+from guarantee_sim.model.delays import parse_delay
 from guarantee_sim.errors import ConfigError
-from guarantee_sim.stats import km_median, wilson
-from guarantee_sim.triggers import Finding, build_rule, build_tiers
+from guarantee_sim.analysis.stats import km_median, wilson
+from guarantee_sim.model.triggers import Finding, build_rule, build_tiers
 
 U = np.array([0.001, 0.1, 0.37, 0.5, 0.8, 0.999])
 
@@ -129,7 +129,7 @@ def test_stricter_decision_rules_attribute_less(votes, data):
 
 def test_binomial_quantile_is_scipys_binomial_ppf():
     """The monitoring's fast inverse CDF for thinned counts gives scipy.stats.binom.ppf's answers."""
-    from guarantee_sim.monitoring import binomial_quantile
+    from guarantee_sim.model.monitoring import binomial_quantile
 
     rng = np.random.default_rng(11)
     m = 20_000
@@ -146,7 +146,7 @@ def test_binomial_quantile_is_scipys_binomial_ppf():
 def test_binomial_quantile_is_the_smallest_k_reaching_q(n, p, q):
     from scipy import special
 
-    from guarantee_sim.monitoring import binomial_quantile
+    from guarantee_sim.model.monitoring import binomial_quantile
 
     k = int(binomial_quantile(np.array([q]), np.array([n]), np.array([p]))[0])
     assert 0 <= k <= n

@@ -9,10 +9,12 @@ import ipywidgets
 import pytest
 import solara
 
-from guarantee_sim import app, explain
-from guarantee_sim.breaches import BreachKind
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
+from guarantee_sim.present import app
+
+from guarantee_sim.present import explain
+from guarantee_sim.model.breaches import BreachKind
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
 
 LEVERS = ["Detection x preset", "Attribution prob.", "Investigation days", "Parliament days", "US Congress days",
           "Follow-through x preset", "Breach rate x preset"]

@@ -5,9 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from guarantee_sim.config import load_scenario
-from guarantee_sim.model import GuaranteeModel
-from guarantee_sim.runner import run_replications, run_seeds
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.runs.runner import run_replications, run_seeds
 
 PATTERNS = ["sporadic", "chronic", "salami", "hybrid", "surge_offensive", "adaptive_probe", "poisson", "compliant"]
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from guarantee_sim.discovery import (
+from guarantee_sim.analysis.discovery import (
     Condition,
     Rule,
     describe,
@@ -91,7 +91,7 @@ def test_rule_in_plain_language():
 
 def model_sample(seed, n=512, replicates=16):
     """An LHS sample of the analytic case's levers; design and run seeds from root ``seed``."""
-    from guarantee_sim.sensitivity import Evaluator, check_study, compose_study, evaluate, sample_design, seed_blocks
+    from guarantee_sim.analysis.sensitivity import Evaluator, check_study, compose_study, evaluate, sample_design, seed_blocks
 
     config = OmegaConf.to_container(compose_study(("experiment=sensitivity_analytic", f"seed={seed}")), resolve=True)
     base, levers = check_study(config)

@@ -8,11 +8,11 @@ import sys
 import pandas as pd
 import pytest
 
-from guarantee_sim import explain
-from guarantee_sim.agents import SupportStatus
-from guarantee_sim.config import load_scenario
-from guarantee_sim.outcomes import STAGES
-from guarantee_sim.runner import run_replications, run_seeds
+from guarantee_sim.present import explain
+from guarantee_sim.model.agents import SupportStatus
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.model.outcomes import STAGES
+from guarantee_sim.runs.runner import run_replications, run_seeds
 
 # two scenarios whose 200-run samples together reach every funnel stage
 SAMPLES = {
@@ -111,11 +111,11 @@ def test_run_seed_tells_the_same_run_as_run_of_root_seed():
 def test_the_command_tells_the_row_of_the_main_commands_parquet(tmp_path):
     """End to end: `guarantee-sim ... seed=N runs=R`, then `guarantee-sim explain ... seed=N run=I`."""
     args = ["breach=hybrid", "trigger=any_attributed", "coalition=teaching", "seed=4"]
-    subprocess.run([sys.executable, "-m", "guarantee_sim.cli", *args, "runs=12"], cwd=tmp_path, check=True,
+    subprocess.run([sys.executable, "-m", "guarantee_sim.runs.cli", *args, "runs=12"], cwd=tmp_path, check=True,
                    capture_output=True, text=True)
     (parquet,) = list(tmp_path.glob("results/**/runs.parquet"))
     row = pd.read_parquet(parquet).set_index("run").loc[9]
-    out = subprocess.run([sys.executable, "-m", "guarantee_sim.cli", "explain", *args, "run=9"], cwd=tmp_path,
+    out = subprocess.run([sys.executable, "-m", "guarantee_sim.runs.cli", "explain", *args, "run=9"], cwd=tmp_path,
                          check=True, capture_output=True, text=True).stdout
     day, stage = printed(out)
     assert stage == row["stage"]

@@ -11,8 +11,8 @@ import sys
 
 import pandas as pd
 
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "runs.parquet"
 CONF = pathlib.Path(__file__).parents[1] / "conf"

@@ -6,9 +6,9 @@ the comparisons hold run by run, not only on average.
 
 import pytest
 
-from guarantee_sim.breaches import BREACH_PATTERNS
-from guarantee_sim.config import load_scenario
-from guarantee_sim.runner import run_replications
+from guarantee_sim.model.breaches import BREACH_PATTERNS
+from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.runs.runner import run_replications
 
 NON_ADAPTIVE = [n for n, cls in BREACH_PATTERNS.items() if not cls.classifier["adaptive"] and not n.startswith("test_")]
 RUNS = 150

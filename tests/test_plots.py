@@ -11,14 +11,14 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from guarantee_sim import plots
-from guarantee_sim.config import compose_config
-from guarantee_sim.model import GuaranteeModel
-from guarantee_sim.scenario import build_scenario
-from guarantee_sim.stats import km_median
-from guarantee_sim.store import CellPlan, run_cell
-from guarantee_sim.sweep import aggregate
-from guarantee_sim.triggers import SUPPORT_TYPES
+from guarantee_sim.present import plots
+from guarantee_sim.scenario.compose import compose_config
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.scenario.build import build_scenario
+from guarantee_sim.analysis.stats import km_median
+from guarantee_sim.runs.store import CellPlan, run_cell
+from guarantee_sim.runs.sweep import aggregate
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 STAMP = "guarantee_sim 0.1.0 · commit abc123 · config test-sweep (breach, trigger) · 60 runs per cell · root seed 0 · horizon 365 days"
 CELLS = [("sporadic", "any_attributed"), ("sporadic", "armed_attack"), ("hybrid", "any_attributed"), ("hybrid", "armed_attack")]

@@ -14,18 +14,19 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 
 import guarantee_sim
-from guarantee_sim import plots, report
-from guarantee_sim.config import compose_config
-from guarantee_sim.scenario import build_scenario
-from guarantee_sim.store import CellPlan, run_cell
-from guarantee_sim.sweep import aggregate
+from guarantee_sim.present import plots
+from guarantee_sim.present import report
+from guarantee_sim.scenario.compose import compose_config
+from guarantee_sim.scenario.build import build_scenario
+from guarantee_sim.runs.store import CellPlan, run_cell
+from guarantee_sim.runs.sweep import aggregate
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
 KINDS = ["heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]
 
 
 def cli(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "guarantee_sim.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=cwd, capture_output=True, text=True,
                           check=True)
 
 
@@ -354,7 +355,7 @@ def test_single_run_folder(workspace, capsys):
 
 
 def test_sensitivity_study_section(workspace, capsys):
-    import guarantee_sim.sensitivity as gs
+    import guarantee_sim.analysis.sensitivity as gs
 
     config = OmegaConf.to_container(gs.compose_study(("experiment=sensitivity_analytic", "study.n=8", "study.replicates=4",
                                                       "study.bootstrap=100", "study.noise_points=4", "workers=1")),

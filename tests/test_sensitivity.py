@@ -18,10 +18,10 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from guarantee_sim import sensitivity as gs
-from guarantee_sim.config import compose_config
+from guarantee_sim.analysis import sensitivity as gs
+from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.errors import ConfigError
-from guarantee_sim.sensitivity import Lever, sample_design, saltelli_points, sobol_table
+from guarantee_sim.analysis.sensitivity import Lever, sample_design, saltelli_points, sobol_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PI = math.pi
@@ -305,7 +305,7 @@ def test_bad_input_one_line_exit_2_nothing_written(argv, key, allowed, tmp_path,
 
 # figures -----------------------------------------------------------------------------------------
 def test_index_figure_ranks_levers_with_whiskers(analytic_study):
-    from guarantee_sim.sensitivity_plots import plot_failure_region, plot_sobol_indices
+    from guarantee_sim.present.sensitivity_plots import plot_failure_region, plot_sobol_indices
 
     fig = plot_sobol_indices(analytic_study.indices, "activation_probability", analytic_study.meta)
     (ax,) = fig.axes

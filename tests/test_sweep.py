@@ -11,16 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from guarantee_sim.cli import covering_jobs, sweep_folder
-from guarantee_sim.stats import wilson
-from guarantee_sim.store import Progress
+from guarantee_sim.runs.cli import covering_jobs, sweep_folder
+from guarantee_sim.analysis.stats import wilson
+from guarantee_sim.runs.store import Progress
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack"]
 
 
 def cli(cwd, *args, check=True, **kwargs):
     return subprocess.run(
-        [sys.executable, "-m", "guarantee_sim.cli", *args], cwd=cwd, capture_output=True, text=True, check=check, **kwargs
+        [sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=cwd, capture_output=True, text=True, check=check, **kwargs
     )
 
 
@@ -86,7 +86,7 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
     cli(whole, *args)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "guarantee_sim.cli", *args], cwd=killed,
+        [sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=killed,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.time() + 120
@@ -193,7 +193,7 @@ def test_a_sweep_composes_each_cell_once_through_the_checked_sweeper(tmp_path, m
     from hydra.core.plugins import Plugins
     from hydra.plugins.sweeper import Sweeper
 
-    from guarantee_sim import cli
+    from guarantee_sim.runs import cli
 
     (found,) = [c for c in Plugins.instance().discover(Sweeper) if c.__name__ == "CheckedSweeper"]
     assert found.__module__ == "hydra_plugins.guarantee_sim_sweeper.checked_sweeper"

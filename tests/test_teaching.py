@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from guarantee_sim import explain
-from guarantee_sim.outcomes import STAGES
+from guarantee_sim.present import explain
+from guarantee_sim.model.outcomes import STAGES
 
 ROOT = Path(__file__).parent.parent
 GUIDE = ROOT / "docs" / "teaching.md"
@@ -81,7 +81,7 @@ def test_every_exercise_preset_is_in_the_guide_and_is_a_global_preset():
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "guarantee_sim.cli", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def test_every_main_command_of_the_guide_runs(tmp_path):

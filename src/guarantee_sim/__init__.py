@@ -5,13 +5,33 @@
 
 Results are probabilities with uncertainty bands from a model built on sourced figures and
 labelled assumptions (docs/parameters.md); they explore designs, they do not predict.
+The public names are imported on first use, so ``import guarantee_sim`` stays cheap.
 """
 
-from .config import compose_config, load_scenario
-from .errors import ConfigError
-from .model import GuaranteeModel
-from .runner import run_replications, simulate
-from .stats import summarize
+from __future__ import annotations
 
-__all__ = ["ConfigError", "GuaranteeModel", "compose_config", "load_scenario", "run_replications", "simulate", "summarize"]
+import importlib
+
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "ConfigError": "guarantee_sim.errors",
+    "GuaranteeModel": "guarantee_sim.model.engine",
+    "EventKind": "guarantee_sim.model.events",
+    "compose_config": "guarantee_sim.scenario.compose",
+    "load_scenario": "guarantee_sim.scenario.compose",
+    "run_replications": "guarantee_sim.runs.runner",
+    "simulate": "guarantee_sim.runs.runner",
+    "summarize": "guarantee_sim.analysis.stats",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'guarantee_sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -16,8 +16,8 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
-from .outcomes import COLUMNS
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.outcomes import COLUMNS
 
 
 def run_seeds(root_seed: int, runs: int, start: int = 0) -> list[int]:
@@ -34,7 +34,7 @@ def release(model) -> None:
 
 
 def run_one(scenario, seed: int) -> dict:
-    from .model import GuaranteeModel
+    from guarantee_sim.model.engine import GuaranteeModel
 
     model = GuaranteeModel(scenario, seed=seed, collect=False)
     row = model.run()
@@ -109,8 +109,8 @@ def simulate(
     """
     from omegaconf import OmegaConf
 
-    from .config import compose_config
-    from .scenario import build_scenario
+    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.build import build_scenario
 
     cfg = compose_config(tuple(overrides))
     scenario = build_scenario(cfg)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
-from .registry import Registry, param
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.registry import Registry, param
 
 
 class BreachKind(enum.Enum):

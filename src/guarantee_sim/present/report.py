@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .errors import EXIT_BAD_INPUT, ConfigError
-from .sweep import summary_row
+from guarantee_sim import __version__
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
+from guarantee_sim.runs.sweep import summary_row
 
 PROG = "guarantee-sim-report"
 RESULTS = "results"  # the pseudo-lever that tells several results folders apart
@@ -108,7 +108,7 @@ def read_source(path: str | Path) -> Source:
         raise ConfigError("RESULTS_DIR", f"{path} is not a folder", WHAT_ALLOWED)
     name = folder.resolve().name
     if (folder / "study.json").is_file():
-        from .sensitivity import is_study
+        from guarantee_sim.analysis.sensitivity import is_study
 
         if is_study(folder):
             meta = json.loads((folder / "study.json").read_text())
@@ -121,7 +121,7 @@ def read_source(path: str | Path) -> Source:
                               keep_default_na=False, na_values=[""])
         summary["baseline_cell"] = summary["baseline_cell"].fillna("")
         runs = pd.read_parquet(folder / "sweep_runs.parquet")
-        from .plots import lever_columns
+        from guarantee_sim.present.plots import lever_columns
 
         levers = lever_columns(summary) or levers
         if not meta.get("horizon"):
@@ -198,7 +198,7 @@ class Results:
 
     @property
     def varying(self) -> list[str]:
-        from .plots import varying
+        from guarantee_sim.present.plots import varying
 
         return varying(self.summary)
 
@@ -210,7 +210,7 @@ class Results:
     def reference(self) -> dict[str, str]:
         """Each lever's reference value: as chosen with ``--at``, else the first one listed (the
         sweep's own baseline convention)."""
-        from .plots import values_of
+        from guarantee_sim.present.plots import values_of
 
         return {k: self.at.get(k) or values_of(self.summary, k, self.order)[0] for k in self.levers}
 
@@ -249,7 +249,7 @@ def load(paths: list[str | Path]) -> Results:
                 s.summary.insert(s.summary.columns.get_loc("runs"), k, s.summary["cell"].map(vals))
                 s.runs.insert(s.runs.columns.get_loc("run"), k, s.runs["cell"].map(vals))
     # each lever's values: folder by folder, each folder's in the order its command listed them
-    from .plots import values_of
+    from guarantee_sim.present.plots import values_of
 
     order: dict[str, list[str]] = {}
     for k in levers:
@@ -291,7 +291,7 @@ def load(paths: list[str | Path]) -> Results:
 
 def _sorted(table: pd.DataFrame, levers: list[str], res: Results) -> pd.DataFrame:
     """Rows in the listed order of the levers (the order a reader expects), stable otherwise."""
-    from .plots import values_of
+    from guarantee_sim.present.plots import values_of
 
     keys = []
     for k in levers:
@@ -356,7 +356,7 @@ def resolve_cell(res: Results, spec: str, arg: str, like: str | None = None) -> 
         if not eq:
             raise ConfigError(arg, f"cannot read {spec!r}", _cells_hint(res))
         key = _lever_arg(res, key.strip(), arg)
-        from .plots import values_of
+        from guarantee_sim.present.plots import values_of
 
         values = values_of(res.summary, key, res.order)
         if value.strip() not in values:
@@ -399,7 +399,7 @@ def _along(res: Results, levers: list[str], limit: int | None = None) -> list[st
 
 
 def _at(res: Results, items: list[str]) -> dict[str, str]:
-    from .plots import values_of
+    from guarantee_sim.present.plots import values_of
 
     at = {}
     for part in (x for item in items for x in item.split(",") if x.strip()):
@@ -514,7 +514,7 @@ def plan(res: Results, args: argparse.Namespace) -> Plan:
 def typical_run(runs: pd.DataFrame, horizon: float) -> int:
     """A run worth telling: the activated run nearest the Kaplan-Meier median, else the first
     run whose trigger fired, else run 0."""
-    from .stats import km_median
+    from guarantee_sim.analysis.stats import km_median
 
     if runs["activated"].any():
         med = km_median(runs["activation_day"], horizon)[0]
@@ -559,7 +559,7 @@ def _runs_text(source: Source) -> str:
 
 def stamp_for(res: Results, sources: list[Source] | None = None, extra: str = "") -> str:
     """The small print under every figure: version, commit, config key, runs, root seed, horizon."""
-    from .provenance import git_commit
+    from guarantee_sim.runs.provenance import git_commit
 
     now_commit = git_commit()
     parts = []
@@ -593,7 +593,7 @@ class ReportFigure:
 
 
 def _labels(res: Results, cells: list[str]) -> tuple[dict[str, str], str]:
-    from .plots import short_labels
+    from guarantee_sim.present.plots import short_labels
 
     return short_labels(res.summary, cells, res.order)
 
@@ -601,8 +601,8 @@ def _labels(res: Results, cells: list[str]) -> tuple[dict[str, str], str]:
 def paired_table(res: Results, pairs: list[tuple[str, str]], seed: int | None) -> pd.DataFrame:
     """Per pair: the paired difference in P(activated) with its BCa interval (``sweep.paired_difference``)
     over the runs the two cells share, and the log-rank p-value of their days to activation."""
-    from .plots import logrank_p
-    from .sweep import paired_difference
+    from guarantee_sim.present.plots import logrank_p
+    from guarantee_sim.runs.sweep import paired_difference
 
     rows = []
     for a, b in pairs:
@@ -623,8 +623,8 @@ def narrated_run(res: Results, cell: str, run: int):
     """Re-run one stored run with narration: the cell's resolved config and the run's own seed."""
     from omegaconf import OmegaConf
 
-    from .model import GuaranteeModel
-    from .scenario import build_scenario
+    from guarantee_sim.model.engine import GuaranteeModel
+    from guarantee_sim.scenario.build import build_scenario
 
     source = res.cell_source[cell]
     cell_dir = source.cell_dirs[res.cell_name[cell]]
@@ -640,7 +640,7 @@ def narrated_run(res: Results, cell: str, run: int):
 
 def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, pd.DataFrame]]:
     """Every figure the plan asks for, and the tables behind the report."""
-    from . import plots
+    from guarantee_sim.present import plots
 
     figs: list[ReportFigure] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -697,7 +697,7 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
     if p.run:
         cell, run = p.run
         model, stored = narrated_run(res, cell, run)
-        from .runner import release
+        from guarantee_sim.runs.runner import release
 
         label = labels.get(cell) or _labels(res, [cell])[0][cell]
         extra = f"run {run} of {cell} (run seed {int(stored['seed'])})"
@@ -714,7 +714,7 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
 
 def study_figures(res: Results, study: Source) -> dict[str, object]:
     """The study's figures redrawn with the stamp (``sensitivity_plots``); stored PNGs where that fails."""
-    from .sensitivity_plots import plot_sobol_indices
+    from guarantee_sim.present.sensitivity_plots import plot_sobol_indices
 
     out = {}
     meta = study.meta
@@ -742,9 +742,9 @@ def study_figures(res: Results, study: Source) -> dict[str, object]:
 
 def _failure_region(study: Source):
     """The study's failure-region figure, redrawn from its stored sample, rules and levers."""
-    from .discovery import Discovery, Rule
-    from .sensitivity import Lever
-    from .sensitivity_plots import plot_failure_region
+    from guarantee_sim.analysis.discovery import Discovery, Rule
+    from guarantee_sim.analysis.sensitivity import Lever
+    from guarantee_sim.present.sensitivity_plots import plot_failure_region
 
     if not (study.path / "rules.json").is_file() or not (study.path / "sample.parquet").is_file():
         return None
@@ -759,7 +759,7 @@ def _failure_region(study: Source):
 def _add_stamp(fig, stamp: str) -> None:
     """Stamp a figure drawn elsewhere: the figure grows by a band at the bottom and everything in
     it keeps its size and place above the band."""
-    from .plots import STAMP, wrap_stamp
+    from guarantee_sim.present.plots import STAMP, wrap_stamp
 
     w, h = fig.get_size_inches()
     text = wrap_stamp(stamp, w)
@@ -986,7 +986,7 @@ def markdown_html(text: str, images: dict[str, bytes]) -> str:
 
 
 def study_html(res: Results, study: Source, rendered: dict[str, bytes]) -> str:
-    from .sensitivity import report_markdown
+    from guarantee_sim.analysis.sensitivity import report_markdown
 
     images = {p.name: p.read_bytes() for p in study.path.glob("*.png")}
     images.update(rendered)
@@ -999,7 +999,7 @@ def study_html(res: Results, study: Source, rendered: dict[str, bytes]) -> str:
 
 
 def _levers_html(res: Results) -> str:
-    from .plots import values_of
+    from guarantee_sim.present.plots import values_of
 
     ref = res.reference()
     rows = []
@@ -1037,7 +1037,7 @@ def _sources_html(res: Results) -> str:
 def render_html(res: Results, p: Plan, figs: list[ReportFigure], pngs: dict[str, bytes], tables: dict[str, pd.DataFrame],
                 study_pngs: dict[str, dict[str, bytes]]) -> str:
     """The self-contained report: question, levers, caveat, tables and every figure inline."""
-    from .provenance import now
+    from guarantee_sim.runs.provenance import now
 
     parts = ["<h1>Security guarantees for Ukraine: does binding support activate?</h1>",
              f'<p class="question"><strong>The question.</strong> {_e(QUESTION)}</p>',
@@ -1083,7 +1083,7 @@ def render_html(res: Results, p: Plan, figs: list[ReportFigure], pngs: dict[str,
 def write_report(res: Results, p: Plan, built: tuple | None = None) -> dict[str, Path]:
     """Draw everything in memory (or take ``built``, from ``build_figures``), then write the files,
     each atomically; return them by name."""
-    from .provenance import write_atomic
+    from guarantee_sim.runs.provenance import write_atomic
 
     figs, tables = built if built is not None else build_figures(res, p)
     pngs = {f.name: png_bytes(f.figure) for f in figs}

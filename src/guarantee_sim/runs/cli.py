@@ -18,7 +18,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import EXIT_BAD_INPUT, ConfigError
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
 
 
 
@@ -51,7 +51,7 @@ def _job_overrides(argv: list[str]) -> list[list[str]]:
     """The overrides of the jobs to check (sweeps, including a preset's sweeper params, expanded)."""
     from hydra._internal.utils import get_args_parser
 
-    from .config import compose_config
+    from guarantee_sim.scenario.compose import compose_config
 
     args, _ = get_args_parser().parse_known_args(argv)
     ours = [o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
@@ -96,8 +96,8 @@ def _sweeper_param_overrides(overrides: list[str], has_preset: bool) -> list[str
 
 def check_command_line(argv: list[str]) -> None:
     """Compose and check the jobs the command asks for; raise ConfigError on the first bad one."""
-    from .config import compose_config
-    from .scenario import build_scenario
+    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.build import build_scenario
 
     try:
         jobs = _job_overrides(argv)
@@ -131,7 +131,7 @@ def resolved_yaml(config: dict) -> str:
 
 
 def plan_of(cfg: DictConfig):
-    from .store import CellPlan
+    from guarantee_sim.runs.store import CellPlan
 
     runs = cfg.runs
     return CellPlan(
@@ -149,10 +149,10 @@ def _app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .scenario import build_scenario
-    from .stats import format_summary
-    from .store import run_cell
-    from .sweep import lever_overrides
+    from guarantee_sim.scenario.build import build_scenario
+    from guarantee_sim.analysis.stats import format_summary
+    from guarantee_sim.runs.store import run_cell
+    from guarantee_sim.runs.sweep import lever_overrides
 
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
@@ -190,7 +190,7 @@ def exit_on_bad_input(argv: list[str], prog: str, check) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "explain":
-        from .explain import main as explain_main
+        from guarantee_sim.present.explain import main as explain_main
 
         return explain_main(argv[1:])
     exit_on_bad_input(argv, "guarantee-sim", check_command_line)

@@ -23,15 +23,15 @@ from typing import Any, Callable
 import mesa
 import numpy as np
 
-from .agents import CoalitionState, SupportStatus, Ukraine, Violator, coalition_streams, joining_thresholds
-from .breaches import KINDS, Breach, BreachKind, BreachPlan
-from .commission import Referral, SpecialCommission
-from .coordination import CoordinationCell
-from .force import MultinationalForce
-from .monitoring import MonitoringMechanism
-from .outcomes import Stage
-from .streams import RunStreams
-from .triggers import SUPPORT_TYPES, Finding
+from guarantee_sim.model.agents import CoalitionState, SupportStatus, Ukraine, Violator, coalition_streams, joining_thresholds
+from guarantee_sim.model.breaches import KINDS, Breach, BreachKind, BreachPlan
+from guarantee_sim.model.commission import Referral, SpecialCommission
+from guarantee_sim.model.coordination import CoordinationCell
+from guarantee_sim.model.force import MultinationalForce
+from guarantee_sim.model.monitoring import MonitoringMechanism
+from guarantee_sim.model.outcomes import Stage
+from guarantee_sim.model.streams import RunStreams
+from guarantee_sim.model.triggers import SUPPORT_TYPES, Finding
 
 DECISION_EVENTS = ("trigger", "invoked", "decide", "approval", "eu_package", "delivery")
 
@@ -81,7 +81,7 @@ class GuaranteeModel(mesa.Model):
         seed = int(seed)
         super().__init__(rng=seed)
         if scenario is None:
-            from .config import load_scenario
+            from guarantee_sim.scenario.compose import load_scenario
 
             scenario = load_scenario(tuple(overrides or ()))
         self.spec = s = scenario  # not "scenario": mesa 3.5 owns Model.scenario

@@ -19,8 +19,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from scipy import stats
 
-from .outcomes import STAGES
-from .provenance import now, record, write_atomic, write_json
+from guarantee_sim.model.outcomes import STAGES
+from guarantee_sim.runs.provenance import now, record, write_atomic, write_json
 
 NOT_LEVERS = ("runs", "seed", "workers", "batch_size", "precision", "max_runs", "baseline", "experiment")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .breaches import KINDS, Breach, BreachKind, BreachPlan
+from guarantee_sim.model.breaches import KINDS, Breach, BreachKind, BreachPlan
 
 
 def binomial_quantile(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .registry import Registry
+from guarantee_sim.model.registry import Registry
 
 DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .errors import ConfigError
-from .registry import Registry, build_params, param
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.registry import Registry, build_params, param
 
 DISTRIBUTIONS: Registry[type["Delay"]] = Registry("delay distribution")
 

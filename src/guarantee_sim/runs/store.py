@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .provenance import now, record, write_atomic, write_json
-from .runner import run_range, run_seeds
-from .stats import summarize, summary_rows, wilson
+from guarantee_sim.runs.provenance import now, record, write_atomic, write_json
+from guarantee_sim.runs.runner import run_range, run_seeds
+from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
 
 
 @dataclass(frozen=True)

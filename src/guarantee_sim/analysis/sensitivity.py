@@ -37,13 +37,14 @@ import pandas as pd
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from .config import CONFIG_MODULE, GuaranteeConfig
-from .errors import ConfigError
-from .provenance import write_atomic as _write_atomic
+from guarantee_sim.scenario.compose import CONFIG_MODULE
+from guarantee_sim.scenario.schema import GuaranteeConfig
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.runs.provenance import write_atomic as _write_atomic
 
 PROG = "guarantee-sim-sensitivity"
 MARKER = "study.json"
-KIND = "guarantee_sim.sensitivity"
+KIND = "guarantee_sim.analysis.sensitivity"
 
 OUTCOMES = {
     "activation_probability": ("P(binding support activates within the horizon)", "share of runs"),
@@ -194,7 +195,7 @@ def set_levers(config: dict, levers: list[Lever], values) -> dict:
 
 def check_levers(config: dict, levers: list[Lever]) -> None:
     """Every lever names a numeric key of this scenario, and both ends of its range pass the checks."""
-    from .scenario import build_scenario
+    from guarantee_sim.scenario.build import build_scenario
 
     if not levers:
         raise ConfigError("study.levers", "no lever applies to this scenario",
@@ -383,7 +384,7 @@ def point_outcomes(rows: list[dict], horizon: float, among: str = "all", late_da
     discovery, failed runs among them). The Kaplan-Meier median is the horizon where it is not
     reached (the median is then beyond the horizon; docs/sensitivity.md).
     """
-    from .stats import km_median
+    from guarantee_sim.analysis.stats import km_median
 
     column = "activation_day" if support_type is None else f"activation_day_{support_type}"
     days = np.array([r[column] for r in rows], dtype=float)
@@ -422,8 +423,8 @@ class Evaluator:
         self.horizon, self.among, self.late_days, self.support_type = horizon, among, late_days, support_type
 
     def point(self, values, block: int = 0) -> tuple:
-        from .runner import run_one
-        from .scenario import build_scenario
+        from guarantee_sim.runs.runner import run_one
+        from guarantee_sim.scenario.build import build_scenario
 
         scenario = build_scenario(set_levers(self.base, self.levers, values))
         rows = [run_one(scenario, int(s)) for s in self.seeds[block]]
@@ -435,7 +436,7 @@ class Evaluator:
 
 def seed_blocks(root_seed: int, blocks: int, replicates: int) -> np.ndarray:
     """(blocks, R) run seeds: block b holds runs b*R .. b*R+R-1 of the root seed (prefix-stable)."""
-    from .runner import run_seeds
+    from guarantee_sim.runs.runner import run_seeds
 
     return np.array(run_seeds(root_seed, blocks * replicates), dtype=np.int64).reshape(blocks, replicates)
 
@@ -504,7 +505,7 @@ def scenario_part(config: dict) -> dict:
 
 def check_study(config: dict) -> tuple[dict, list[Lever]]:
     """Check a composed study config (plain dict); return the scenario part and the active levers."""
-    from .scenario import build_scenario
+    from guarantee_sim.scenario.build import build_scenario
 
     study = config.get("study") or {}
     base = scenario_part(config)
@@ -522,7 +523,7 @@ def check_study(config: dict) -> tuple[dict, list[Lever]]:
     conf = study.get("confidence")
     if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0.5 <= conf < 1:
         raise ConfigError("study.confidence", f"must lie in [0.5, 1), got {conf!r}", "e.g. 0.95")
-    from .triggers import SUPPORT_TYPES
+    from guarantee_sim.model.triggers import SUPPORT_TYPES
 
     st = study.get("support_type")
     if st is not None and st not in SUPPORT_TYPES:
@@ -547,10 +548,10 @@ def check_study(config: dict) -> tuple[dict, list[Lever]]:
 
 def run_study(config: dict, workers: int | None = None, log: Callable[[str], None] | None = None) -> StudyResult:
     """Run a study from a composed, resolved config (plain dict with a ``study`` block)."""
-    from .discovery import find_failure_rules, rule_text
-    from .scenario import build_scenario
+    from guarantee_sim.analysis.discovery import find_failure_rules, rule_text
+    from guarantee_sim.scenario.build import build_scenario
 
-    from .provenance import git_commit, now
+    from guarantee_sim.runs.provenance import git_commit, now
 
     t0, cpu0, started = time.perf_counter(), _cpu_seconds(), now()
     log = log or (lambda s: None)
@@ -711,7 +712,7 @@ def format_indices(indices: pd.DataFrame, outcome: str, top: int | None = None) 
 
 
 def format_study(res: StudyResult) -> str:
-    from .discovery import describe
+    from guarantee_sim.analysis.discovery import describe
 
     m = res.meta
     lines = [
@@ -752,8 +753,8 @@ def write_study(res: StudyResult, out: Path, resolved_yaml: str | None = None) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .discovery import rules_frame
-    from .sensitivity_plots import plot_failure_region, plot_sobol_indices
+    from guarantee_sim.analysis.discovery import rules_frame
+    from guarantee_sim.present.sensitivity_plots import plot_failure_region, plot_sobol_indices
 
     out.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -786,7 +787,7 @@ def write_study(res: StudyResult, out: Path, resolved_yaml: str | None = None) -
         plt.close(fig)
     if resolved_yaml is not None:
         put("config.yaml", lambda p: Path(p).write_text(resolved_yaml))
-    from .provenance import record
+    from guarantee_sim.runs.provenance import record
 
     prov = record(res.meta["seed"], res.meta["started"], res.meta["runs"], {"study": res.meta["name"]})
     put("provenance.json", lambda p: Path(p).write_text(json.dumps(_clean(prov), indent=2)))
@@ -890,7 +891,7 @@ def compose_study(overrides: tuple[str, ...] | list[str] = ()):
 def _explain(exc: BaseException, overrides: list[str]) -> ConfigError:
     import re
 
-    from .hydra_errors import explain
+    from guarantee_sim.scenario.hydra_errors import explain
 
     text = str(exc)
     m = re.search(r"Could not override '(study\.[^']+)'", text) or re.search(r"Key '([^']+)' not in '(StudyConfig|DiscoverySpec|LeverSpec)'", text)
@@ -969,7 +970,7 @@ def main(argv: list[str] | None = None) -> None:
     import hydra
 
     argv = sys.argv[1:] if argv is None else argv
-    from .cli import exit_on_bad_input
+    from guarantee_sim.runs.cli import exit_on_bad_input
 
     exit_on_bad_input(argv, PROG, check_command_line)
     sys.argv = [sys.argv[0]] + argv

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from .breaches import BREACH_PATTERNS, KIND_KEYS, BreachKind
-from .commission import DECISION_RULES
-from .delays import Delay, parse_delay
-from .errors import ConfigError
-from .registry import build_params
-from .triggers import SUPPORT_TYPES, Tier, build_tiers
+from guarantee_sim.model.breaches import BREACH_PATTERNS, KIND_KEYS, BreachKind
+from guarantee_sim.model.commission import DECISION_RULES
+from guarantee_sim.model.delays import Delay, parse_delay
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.registry import build_params
+from guarantee_sim.model.triggers import SUPPORT_TYPES, Tier, build_tiers
 
 REGIMES = ("executive", "notify_parliament", "parliamentary", "congressional")
 US_ROLES = ("binding", "discretionary", "none")
@@ -136,7 +136,7 @@ class Scenario:
     @cached_property
     def initial_status(self) -> tuple[dict, ...]:
         """Per state, where each support type stands before any decision (copied by each run)."""
-        from .agents import initial_status
+        from guarantee_sim.model.agents import initial_status
 
         return tuple(initial_status(p) for p in self.states)
 
@@ -198,7 +198,7 @@ def _state_spec(spec: Any, key: str) -> dict:
     The roster is typed loosely in the Hydra schema (composing a typed 35-state roster costs
     more than the rest of the config), so its keys are checked here.
     """
-    from .config import StateSpec
+    from guarantee_sim.scenario.schema import StateSpec
 
     if not isinstance(spec, dict):
         raise ConfigError(key, f"expected a mapping of state attributes, got {spec!r}")

@@ -13,8 +13,8 @@ import mesa
 import numpy as np
 from scipy import special
 
-from .breaches import Breach, BreachKind, BreachPlan
-from .triggers import SUPPORT_TYPES
+from guarantee_sim.model.breaches import Breach, BreachKind, BreachPlan
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
 

@@ -3,7 +3,7 @@
 They are the figures of ``guarantee-sim-report`` and work as well in a notebook:
 
     import pandas as pd
-    from guarantee_sim import plots
+    from guarantee_sim.present import plots
     summary = pd.read_csv("results/headline/sweep_summary.csv")
     runs = pd.read_parquet("results/headline/sweep_runs.parquet")
     plots.plot_heatmap(summary, "breach", "trigger")         # one panel per design
@@ -35,8 +35,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats as sps
 
-from .stats import LEVEL, km_median, wilson
-from .triggers import SUPPORT_TYPES
+from guarantee_sim.analysis.stats import LEVEL, km_median, wilson
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 # the funnel, from the furthest stage reached to the first link that failed
 FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]

@@ -2,7 +2,7 @@
 
 They work in notebooks as well as in ``guarantee-sim-sensitivity`` (which saves PNG and SVG):
 
-    from guarantee_sim.sensitivity_plots import plot_sobol_indices
+    from guarantee_sim.present.sensitivity_plots import plot_sobol_indices
     fig = plot_sobol_indices(pd.read_csv("results/sensitivity/<run>/indices.csv"), "activation_probability")
 """
 

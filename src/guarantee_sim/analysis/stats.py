@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .outcomes import STAGES
-from .triggers import SUPPORT_TYPES
+from guarantee_sim.model.outcomes import STAGES
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 LEVEL = 0.95
 

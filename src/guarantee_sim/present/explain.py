@@ -22,10 +22,10 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 
-from .agents import SupportStatus
-from .errors import EXIT_BAD_INPUT, ConfigError
-from .outcomes import Stage
-from .triggers import SUPPORT_TYPES
+from guarantee_sim.model.agents import SupportStatus
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
+from guarantee_sim.model.outcomes import Stage
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 PROG = "guarantee-sim explain"
 OWN_KEYS = ("run", "run_seed")
@@ -111,8 +111,8 @@ def _scenario(overrides: tuple[str, ...]):
     """(checked scenario, root seed, runs) of the overrides, composed once per process."""
     from omegaconf import OmegaConf
 
-    from .config import compose_config
-    from .scenario import build_scenario
+    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.build import build_scenario
 
     cfg = compose_config(overrides)
     scenario = build_scenario(cfg)
@@ -122,8 +122,8 @@ def _scenario(overrides: tuple[str, ...]):
 
 def tell(overrides: list[str] | tuple[str, ...] = (), run: int = 0, run_seed: int | None = None) -> Told:
     """Run one replication with narration: run ``run`` of the config's root seed, or ``run_seed``."""
-    from .model import GuaranteeModel
-    from .runner import release, run_seeds
+    from guarantee_sim.model.engine import GuaranteeModel
+    from guarantee_sim.runs.runner import release, run_seeds
 
     scenario, root, runs = _scenario(tuple(overrides))
     if run_seed is None and isinstance(runs, int) and any(str(o).startswith("runs=") for o in overrides) and run >= runs:

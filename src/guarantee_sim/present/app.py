@@ -42,13 +42,13 @@ warnings.filterwarnings("ignore", r"(Failed to validate hooks|.*mesa.visualizati
                         UserWarning)
 from mesa.visualization import SolaraViz, solara_viz  # noqa: E402
 
-from .agents import SupportStatus  # noqa: E402
-from .errors import ConfigError  # noqa: E402
-from .explain import STAGE_MEANING, chain  # noqa: E402
-from .model import GuaranteeModel  # noqa: E402
-from .outcomes import Stage  # noqa: E402
-from .scenario import US_ROLES  # noqa: E402
-from .triggers import SUPPORT_TYPES  # noqa: E402
+from guarantee_sim.model.agents import SupportStatus  # noqa: E402
+from guarantee_sim.errors import ConfigError  # noqa: E402
+from guarantee_sim.present.explain import STAGE_MEANING, chain  # noqa: E402
+from guarantee_sim.model.engine import GuaranteeModel  # noqa: E402
+from guarantee_sim.model.outcomes import Stage  # noqa: E402
+from guarantee_sim.scenario.build import US_ROLES  # noqa: E402
+from guarantee_sim.model.triggers import SUPPORT_TYPES  # noqa: E402
 
 GROUPS = ("coalition", "commitments", "breach", "trigger", "monitoring")
 # special cases for the analytic check, not classroom scenarios
@@ -101,7 +101,7 @@ def _composed(overrides: tuple[str, ...]) -> dict:
     """The composed config as plain data (cached: composing costs ~0.1 s)."""
     from omegaconf import OmegaConf
 
-    from .config import compose_config
+    from guarantee_sim.scenario.compose import compose_config
 
     with _lock:
         cfg = compose_config(overrides)
@@ -209,8 +209,8 @@ class DashboardModel(GuaranteeModel):
         seed: int | str = DEFAULT_SEED,
         rng: int | None = None,
     ):
-        from .config import load_scenario
-        from .runner import run_seeds
+        from guarantee_sim.scenario.compose import load_scenario
+        from guarantee_sim.runs.runner import run_seeds
 
         d = defaults()
         self.error = None
@@ -497,7 +497,7 @@ def Narrative(model):
 # the page ----------------------------------------------------------------------------------
 def model_params() -> dict:
     """SolaraViz's sidebar: presets as selects, levers as sliders, the seed as text."""
-    from .commission import DECISION_RULES
+    from guarantee_sim.model.commission import DECISION_RULES
 
     d = defaults()
 
@@ -575,7 +575,7 @@ def main(argv: list[str] | None = None) -> None:
     settings.main.mode = "production"  # no hot reload, no development tools
     # Solara warns on every page load over plain http at 127.0.0.1 that it falls back to samesite=lax cookies
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
-    os.environ["SOLARA_APP"] = "guarantee_sim.app:Page"
+    os.environ["SOLARA_APP"] = "guarantee_sim.present.app:Page"
     print(f"guarantee-sim dashboard: http://{args.host}:{args.port}  (Ctrl+C stops it)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from .triggers import SUPPORT_TYPES
+from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 
 class Stage(enum.Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, Generic, TypeVar
 
-from .errors import ConfigError
+from guarantee_sim.errors import ConfigError
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError
+from guarantee_sim.errors import ConfigError
 
 _TYPE_WORDS = {"Float": "a number", "Integer": "a whole number", "Boolean": "true or false", "String": "a string"}
 
@@ -13,7 +13,7 @@ def _parent_keys(path: list[str], overrides: list[str]) -> tuple[str, list[str]]
     """The deepest existing prefix of ``path`` and its keys, composed without the bad override."""
     from omegaconf import DictConfig
 
-    from .config import compose_config
+    from guarantee_sim.scenario.compose import compose_config
 
     bad = ".".join(path)
     cfg = compose_config([o for o in overrides if not o.lstrip("+~").startswith(bad)])
@@ -50,7 +50,7 @@ def explain(exc: BaseException, overrides: list[str]) -> ConfigError:
         if key.startswith("coalition.states.") and key.count(".") == 3:  # roster entries list only non-defaults
             import dataclasses
 
-            from .config import StateSpec
+            from guarantee_sim.scenario.schema import StateSpec
 
             keys = [f.name for f in dataclasses.fields(StateSpec)]
         return ConfigError(key, f"{what} {key.rsplit('.', 1)[-1]!r}", ", ".join(keys) or None)

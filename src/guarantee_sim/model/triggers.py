@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .breaches import BreachKind
-from .errors import ConfigError
-from .registry import Registry, build_params, param
+from guarantee_sim.model.breaches import BreachKind
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.registry import Registry, build_params, param
 
 SUPPORT_TYPES = ("military", "intelligence", "logistical", "diplomatic", "economic")
 

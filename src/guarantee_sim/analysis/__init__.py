@@ -1,0 +1,1 @@
+"""Analysis of rows: statistics, sensitivity, scenario discovery."""

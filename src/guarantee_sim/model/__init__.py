@@ -1,0 +1,1 @@
+"""The model and its rules: agents, components, breach patterns, triggers, the event record."""

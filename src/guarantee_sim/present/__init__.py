@@ -1,0 +1,1 @@
+"""Presentation: narration, figures, the report, the dashboard, explain."""

@@ -1,0 +1,1 @@
+"""Running, storing and sweeping: replications, the result store, sweeps, the command line."""

@@ -1,0 +1,1 @@
+"""From Hydra config to a checked, immutable Scenario: schema, composition, building."""
