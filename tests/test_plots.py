@@ -11,7 +11,7 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from guarantee_sim.present import plots
+from guarantee_sim.present import plots, style, timeline
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.scenario.build import build_scenario
@@ -52,7 +52,7 @@ def texts_with(fig: Figure, word: str) -> str:
 
 
 def readable(fig: Figure) -> None:
-    assert plots.layout_problems(fig) == []
+    assert style.layout_problems(fig) == []
     assert "root seed 0" in stamp_text(fig).replace("\n", " ")
 
 
@@ -145,11 +145,11 @@ def test_funnel_segments_are_the_summary_shares(sweep):
     summary, _, _ = sweep
     fig = plots.plot_funnel(summary, stamp=STAMP)
     ax = fig.axes[0]
-    widths = np.array([p.get_width() for p in ax.patches]).reshape(len(plots.FUNNEL_ORDER), len(summary))
-    for i, stage in enumerate(plots.FUNNEL_ORDER):
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(len(style.FUNNEL_ORDER), len(summary))
+    for i, stage in enumerate(style.FUNNEL_ORDER):
         assert widths[i] == pytest.approx(summary[f"funnel_{stage}"].to_numpy())
     assert widths.sum(axis=0) == pytest.approx(1.0)
-    assert {t.get_text() for t in legend_of(fig).get_texts()} == set(plots.STAGE_LABELS.values())
+    assert {t.get_text() for t in legend_of(fig).get_texts()} == set(style.STAGE_LABELS.values())
     readable(fig)
 
 
@@ -187,23 +187,23 @@ def test_timeline_of_a_rerun_says_whether_it_reproduces_the_stored_row(sweep):
     model = GuaranteeModel(build_scenario(OmegaConf.load(root / cell / "config.yaml")), seed=int(row["seed"]),
                            collect=False, narrate=True)
     model.run()
-    fig = plots.plot_timeline(model, stored=row.to_dict(), title="run", stamp=STAMP)
+    fig = timeline.plot_timeline(model, stored=row.to_dict(), title="run", stamp=STAMP)
     assert "re-run matches the stored row" in texts_with(fig, "re-run")
     events, cascade = [ax for ax in fig.axes if ax.get_yticks().size]
-    assert [t.get_text() for t in events.get_yticklabels()] == list(plots.LANES)
+    assert [t.get_text() for t in events.get_yticklabels()] == list(timeline.LANES)
     regimes = {a.profile.regime for a in model.coalition}
     assert len(cascade.get_yticks()) == len(model.coalition) + len(regimes)
     assert "days" in cascade.get_xlabel()
     readable(fig)
     tampered = dict(row.to_dict(), stage="below_trigger")
-    fig = plots.plot_timeline(model, stored=tampered)
+    fig = timeline.plot_timeline(model, stored=tampered)
     assert "re-run DIFFERS from the stored row" in texts_with(fig, "re-run")
 
 
 def test_stamp_is_wrapped_to_the_figure_width():
     long = " · ".join(f"part {i} " + "x" * 30 for i in range(12))
-    text = plots.wrap_stamp(long, 4.0)
-    per_line = int((4.0 - 0.1) / (plots.STAMP * 0.55 / 72))
+    text = style.wrap_stamp(long, 4.0)
+    per_line = int((4.0 - 0.1) / (style.STAMP * 0.55 / 72))
     assert len(text.splitlines()) > 1 and all(len(line) <= per_line for line in text.splitlines())
-    fig, _ = plots.new_figure(4.0, 3.0, long)
-    assert plots.layout_problems(fig) == []
+    fig, _ = style.new_figure(4.0, 3.0, long)
+    assert style.layout_problems(fig) == []

@@ -14,7 +14,7 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 
 import guarantee_sim
-from guarantee_sim.present import plots
+from guarantee_sim.present import plots, style
 from guarantee_sim.present import report
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.scenario.build import build_scenario
@@ -220,7 +220,7 @@ def test_figures_carry_the_stamp_and_are_readable(workspace, built):
                      "80 runs per cell", "root seed 0", "horizon 365 days", f"guarantee_sim {guarantee_sim.__version__}",
                      f"commit {commit[:12]}"):
             assert part in stamp, (f.kind, part, stamp)
-        assert plots.layout_problems(f.figure) == [], f.kind
+        assert style.layout_problems(f.figure) == [], f.kind
         labels = [ax.get_xlabel() + ax.get_ylabel() for ax in f.figure.axes if ax.get_visible()]
         assert any(labels), f.kind
     km = next(f for f in figs if f.kind == "km").figure
@@ -336,7 +336,7 @@ def test_two_sweeps_side_by_side(workspace, capsys):
     assert plan.bars == "monitoring" and plan.pairs == [("breach=sporadic,monitoring=european_only,trigger=any_attributed",
                                                    "breach=sporadic,trigger=any_attributed")]
     for f in figs:
-        assert plots.layout_problems(f.figure) == [], f.kind
+        assert style.layout_problems(f.figure) == [], f.kind
 
 
 def test_single_run_folder(workspace, capsys):

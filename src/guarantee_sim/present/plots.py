@@ -22,14 +22,11 @@ small-print ``stamp`` under the plot that says where the numbers come from.
 from __future__ import annotations
 
 import math
-import re
-import textwrap
 import warnings
 from itertools import product
 
 import numpy as np
 import pandas as pd
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -37,31 +34,7 @@ from scipy import stats as sps
 
 from guarantee_sim.analysis.stats import LEVEL, km_median, wilson
 from guarantee_sim.model.triggers import SUPPORT_TYPES
-
-# the funnel, from the furthest stage reached to the first link that failed
-FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]
-STAGE_LABELS = {
-    "activated": "activated",
-    "pending_at_horizon": "pending at the horizon",
-    "not_approved": "not approved",
-    "below_trigger": "below the trigger",
-    "unattributed": "unattributed",
-    "undetected": "undetected",
-    "no_breach": "no breach",
-}
-STAGE_COLOURS = {
-    "activated": "#1b7837",
-    "pending_at_horizon": "#a6dba0",
-    "not_approved": "#fdb863",
-    "below_trigger": "#e66101",
-    "unattributed": "#b2abd2",
-    "undetected": "#5e3c99",
-    "no_breach": "#d9d9d9",
-}
-TYPE_COLOURS = dict(zip(SUPPORT_TYPES, ("#b2182b", "#2166ac", "#e08214", "#542788", "#1b7837")))
-SERIES = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
-DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
-TITLE, LABEL, TICK, SMALL, STAMP = 10, 9, 8, 7.5, 6
+from guarantee_sim.present.style import (DASHES, FUNNEL_ORDER, LABEL, SERIES, SMALL, STAGE_COLOURS, STAGE_LABELS, TICK, grid_shape, new_figure, pct, pretty, wrapped_title, wrap)
 
 
 def p_label(horizon: float | None) -> str:
@@ -92,17 +65,6 @@ def values_of(table: pd.DataFrame, lever: str, order: dict | None = None) -> lis
     present = list(dict.fromkeys(table[lever].astype(str)))
     preferred = [str(v) for v in (order or {}).get(lever, [])]
     return [v for v in preferred if v in present] + [v for v in present if v not in preferred]
-
-
-def pretty(value) -> str:
-    """A lever value for an axis: ``surge_offensive`` reads ``surge offensive``."""
-    return str(value).replace("_", " ")
-
-
-def wrap(text: str, width: int) -> str:
-    """Break a label into lines of at most ``width`` characters, keeping its own line breaks."""
-    return "\n".join("\n".join(textwrap.wrap(line, width, break_on_hyphens=False, break_long_words=False)) or line
-                     for line in str(text).split("\n"))
 
 
 def short_labels(table: pd.DataFrame, cells, order: dict | None = None) -> tuple[dict[str, str], str]:
@@ -139,58 +101,6 @@ def _one_per(table: pd.DataFrame, keys: list[str], what: str) -> None:
                          f"{table.loc[dup, keys].iloc[0].tolist()}; place the other levers on facets")
 
 
-# the frame -------------------------------------------------------------------------------------
-def new_figure(width: float, height: float, stamp: str | None = None):
-    """(figure, panel): a figure whose plot goes into ``panel``, and the stamp, if any, into a band
-    of its own underneath, so no legend or label can run into it.
-
-    The panel is a constrained-layout subfigure (the figure itself when there is no stamp).
-    """
-    if not stamp:
-        fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-        return fig, fig
-    lines = wrap_stamp(stamp, width)
-    band = 0.08 + 0.11 * (lines.count("\n") + 1)
-    fig = Figure(figsize=(width, height + band), dpi=100, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[height, band], hspace=0)
-    bottom.text(0.006, 0.5, lines, fontsize=STAMP, color="0.35", ha="left", va="center", gid="stamp")
-    return fig, top
-
-
-def wrap_stamp(stamp: str, width: float) -> str:
-    """The stamp broken at its separators to fit the figure's width."""
-    per_line = max(40, int((width - 0.1) / (STAMP * 0.55 / 72)))
-    lines, line = [], ""
-    for part in stamp.split(" · "):
-        candidate = part if not line else f"{line} · {part}"
-        if len(candidate) > per_line and line:
-            lines.append(line)
-            line = part
-        else:
-            line = candidate
-    lines.append(line)
-    return "\n".join(textwrap.fill(x, per_line) for x in lines)
-
-
-def _title(target, text: str, width: float, **kw) -> None:
-    """A left-aligned title wrapped to the figure's width (``target``: a figure or an axes)."""
-    per_line = max(30, int((width - 0.4) / (TITLE * 0.56 / 72)))
-    text = "\n".join(wrap(line, per_line) for line in text.split("\n"))
-    if hasattr(target, "suptitle"):
-        target.suptitle(text, fontsize=TITLE, x=0.01, ha="left", **kw)
-    else:
-        target.set_title(text, fontsize=TITLE, loc="left", **kw)
-
-
-def _pct(x: float) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
-
-
-def _grid(n: int, ncols: int) -> tuple[int, int]:
-    ncols = max(1, min(n, ncols))
-    return math.ceil(n / ncols), ncols
-
-
 # 1. heat map -----------------------------------------------------------------------------------
 def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | None = None, order: dict | None = None,
                  horizon: float | None = None, stamp: str | None = None, ncols: int = 2) -> Figure:
@@ -203,7 +113,7 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
     _one_per(summary, [*facet, row, col], "heat map")
     rows_v, cols_v = values_of(summary, row, order), values_of(summary, col, order)
     panels = _facets(summary, facet, order)
-    nr, nc = _grid(len(panels), ncols)
+    nr, nc = grid_shape(len(panels), ncols)
     cw, rh = 0.92, 0.46
     left = 0.35 + 0.075 * max(len(pretty(v)) for v in rows_v)
     pw, ph = cw * len(cols_v), rh * len(rows_v)
@@ -225,7 +135,7 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
             lo, hi = r.get("activation_low", math.nan), r.get("activation_high", math.nan)
             p = r["activation_probability"]
             dark = p < 0.6
-            ax.text(b, a - 0.12, _pct(p), ha="center", va="center", fontsize=SMALL + 0.5, fontweight="bold",
+            ax.text(b, a - 0.12, pct(p), ha="center", va="center", fontsize=SMALL + 0.5, fontweight="bold",
                     color="white" if dark else "black")
             ax.text(b, a + 0.2, f"{100 * lo:.0f}–{100 * hi:.0f}", ha="center", va="center", fontsize=SMALL - 1,
                     color="white" if dark else "black")
@@ -252,7 +162,7 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
     cb.set_label(wrap(p_label(horizon), 34), fontsize=LABEL)
     cb.ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     cb.ax.tick_params(labelsize=TICK)
-    _title(sf, f"Activation probability by {row} and {col}\n"
+    wrapped_title(sf, f"Activation probability by {row} and {col}\n"
                "each cell: the estimate (bold) and its 95% Wilson interval, in %", width)
     return fig
 
@@ -276,7 +186,7 @@ def plot_bars(summary: pd.DataFrame, lever: str, hue: str | None = None, facet: 
     hs = values_of(table, hue, order) if hue else [None]
     panels = _facets(table, facet, order)
     pw = max(3.2, 0.17 * len(xs) * len(hs) + 0.3 * len(xs))
-    nr, nc = _grid(len(panels), max(1, min(ncols, int((11.5 - 0.9) // (pw + 0.3)))))
+    nr, nc = grid_shape(len(panels), max(1, min(ncols, int((11.5 - 0.9) // (pw + 0.3)))))
     width = 0.9 + nc * (pw + 0.3)
     height = 1.3 + nr * 2.6 + (0.3 if hue else 0.0)
     fig, sf = new_figure(width, height, stamp)
@@ -321,7 +231,7 @@ def plot_bars(summary: pd.DataFrame, lever: str, hue: str | None = None, facet: 
         sf.legend(handles=handles, title=hue, loc="outside lower center", ncols=min(len(hs), 6), fontsize=TICK,
                   title_fontsize=TICK, frameon=False)
     what = "scenario" if lever == "_cell" else lever
-    _title(sf, f"Activation probability by {what}" + (f" and {hue}" if hue else "")
+    wrapped_title(sf, f"Activation probability by {what}" + (f" and {hue}" if hue else "")
            + " (whiskers: 95% Wilson interval)", width)
     return fig
 
@@ -426,7 +336,7 @@ def plot_km(runs: pd.DataFrame, cells, horizon, pair: tuple[str, str] | None = N
         title += "\n" + common
     if test:
         title += "\n" + test
-    _title(sf, title, fig.get_figwidth())
+    wrapped_title(sf, title, fig.get_figwidth())
     return fig
 
 
@@ -477,7 +387,7 @@ def plot_funnel(summary: pd.DataFrame, cells=None, labels: dict | None = None, o
     title = "The funnel: where activation failed (the furthest stage each run reached)"
     if common:
         title += "\n" + common
-    _title(sf, title, fig.get_figwidth())
+    wrapped_title(sf, title, fig.get_figwidth())
     return fig
 
 
@@ -548,7 +458,7 @@ def plot_support_types(runs: pd.DataFrame, cells, horizon, labels: dict | None =
     title = "Activation by support type"
     if common:
         title += "\n" + common
-    _title(sf, title, fig.get_figwidth())
+    wrapped_title(sf, title, fig.get_figwidth())
     return fig
 
 
@@ -587,224 +497,6 @@ def plot_paired(pairs: pd.DataFrame, stamp: str | None = None) -> Figure:
     if "n" in pairs and len(pairs):
         ns = sorted(set(int(v) for v in pairs["n"]))
         n_txt = f", {ns[0]} paired runs" if len(ns) == 1 else f", {ns[0]}–{ns[-1]} paired runs"
-    _title(sf, "Paired differences in activation probability (same run seeds)\n"
+    wrapped_title(sf, "Paired differences in activation probability (same run seeds)\n"
            f"95% BCa bootstrap intervals{n_txt}; green: first higher, red: first lower", fig.get_figwidth())
     return fig
-
-
-# 7. one run ------------------------------------------------------------------------------------
-REGIME_ORDER = ("executive", "notify_parliament", "parliamentary", "congressional")
-LANES = ("Breaches", "Monitoring", "Commission", "Trigger", "Approvals", "Deliveries")
-MARKS = {  # mark -> lane, marker, colour, filled, legend label
-    "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
-    "detected": ("Monitoring", "o", "#2166ac", True, "detected or reported"),
-    "unreported": ("Monitoring", "x", "#888888", True, "unreported"),
-    "referral": ("Commission", "|", "#555555", True, "referred to the commission"),
-    "attributed": ("Commission", "s", "#b2182b", True, "finding: attributed"),
-    "not_attributed": ("Commission", "s", "#b2182b", False, "finding: not attributed"),
-    "trigger": ("Trigger", "*", "#000000", True, "trigger fires"),
-    "invocation": ("Trigger", "|", "#555555", True, None),
-    "consultation": ("Trigger", "|", "#555555", True, "invocation, consultation"),
-    "approval": ("Approvals", "^", "#2e8b57", True, "national approval"),
-    "declined": ("Approvals", "v", "#d1495b", True, "declined or refused"),
-    "delivery": ("Deliveries", "D", "#2e8b57", True, "delivery begins"),
-}
-
-
-def story_mark(kind: str, text: str) -> str | None:
-    """The timeline mark of one story line (its kind; a few kinds split by what the text says)."""
-    if kind == "detection":
-        return "unreported" if "unreported" in text else "detected"
-    if kind == "finding":
-        return "not_attributed" if "cannot attribute" in text else "attributed"
-    if kind == "decision":
-        return "declined" if ("declines" in text or "refused" in text) else None
-    return kind if kind in MARKS else None
-
-
-def plot_timeline(model, stored: dict | None = None, title: str | None = None, stamp: str | None = None) -> Figure:
-    """One narrated run: the chain's events on lanes, and the coalition cascade below — which
-    state approved and began delivering which support when, grouped by legal regime.
-
-    ``model`` is a ``GuaranteeModel`` run with ``narrate=True``; ``stored`` the run's row from
-    runs.parquet, to say whether the re-run reproduces it.
-    """
-    horizon = float(model.horizon)
-    coalition = sorted(model.coalition, key=lambda a: (REGIME_ORDER.index(a.profile.regime)
-                                                       if a.profile.regime in REGIME_ORDER else 99, a.profile.regime,
-                                                       min([*a.delivery_day.values(), *a.approved_day.values(), math.inf]),
-                                                       a.name))
-    regimes = list(dict.fromkeys(a.profile.regime for a in coalition))
-    rows: list[tuple[str, object]] = []  # (label, agent or None for a regime header)
-    for regime in regimes:
-        r = model.spec.regimes.get(regime)
-        extra = f" (≈{r.delay.mean:.0f} d, passes {r.approval_probability:.0%})" if r is not None else ""
-        rows.append((pretty(regime).upper() + extra, None))
-        rows += [(a.name, a) for a in coalition if a.profile.regime == regime]
-    days = [d for a in coalition for d in (*a.approved_day.values(), *a.delivery_day.values())]
-    if not days:  # nobody approved anything: no cascade to draw, one line says so
-        rows = []
-    top_h, row_h = 2.5, 0.17
-    cascade_h = row_h * len(rows) if rows else 0.5
-    fig, sf = new_figure(9.0, 2.3 + top_h + cascade_h, stamp)
-    ax, cx = sf.subplots(2, 1, height_ratios=[top_h, cascade_h])
-
-    # the chain's events
-    lane_y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
-    points: dict[str, tuple[list, list, list]] = {}
-    activation = trigger = None
-    for day, kind, text in model.story:
-        if kind == "activation" and text.strip() == "binding support activated":
-            activation = day
-        if kind == "trigger" and trigger is None:
-            trigger = day
-        mark = story_mark(kind, text)
-        if mark is None:
-            continue
-        size = 22.0
-        if mark == "breach":
-            sev = re.search(r"severity (\d+(?:\.\d+)?)", text)
-            size = 6.0 + 12.0 * float(sev.group(1)) if sev else 20.0
-        if mark == "trigger":
-            size = 120.0
-        xs, ys, ss = points.setdefault(mark, ([], [], []))
-        xs.append(day)
-        ys.append(lane_y[MARKS[mark][0]])
-        ss.append(size)
-    handles = []
-    for mark, (lane, marker, colour, filled, label) in MARKS.items():
-        if mark not in points:
-            continue
-        xs, ys, ss = points[mark]
-        style = {"color": colour} if marker in ("x", "|") else {"facecolors": colour if filled else "none", "edgecolors": colour}
-        ax.scatter(xs, ys, s=ss, marker=marker, linewidths=1.1, alpha=0.8, zorder=3, **style)
-        if label:
-            handles.append(Line2D([], [], marker=marker, ls="none", color=colour, ms=6,
-                                  markerfacecolor=colour if filled or marker in ("x", "|") else "none", label=label))
-    ax.set_yticks(list(lane_y.values()), list(lane_y.keys()), fontsize=TICK)
-    ax.set_ylim(-0.6, len(LANES) - 0.4)
-    ax.grid(axis="x", color="0.92")
-    for a in (ax, cx):
-        if trigger is not None:
-            a.axvline(trigger, color="black", lw=1.0, ls="--", zorder=1)
-        if activation is not None:
-            a.axvline(activation, color="#1b7837", lw=2.0, zorder=1)
-    ax.set_xlim(0, horizon)
-    ax.set_xlabel("days since the ceasefire", fontsize=LABEL)
-    ax.tick_params(axis="x", labelsize=TICK)
-    if trigger is not None:
-        handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label=f"trigger (day {trigger:.0f})"))
-    if activation is not None:
-        handles.append(Line2D([], [], color="#1b7837", lw=2.0, label=f"binding support activated (day {activation:.0f})"))
-
-    # the coalition cascade, on its own (zoomed) day axis: it plays out over days, not months
-    y_of = {i: len(rows) - 1 - i for i in range(len(rows))}
-    any_mark = bool(days)
-    marks = {t: ([], [], [], []) for t in SUPPORT_TYPES}  # approved x, y; delivering x, y
-    for i, (label, agent) in enumerate(rows):
-        y = y_of[i]
-        if agent is None:
-            cx.axhspan(y - 0.5, y + 0.5, color="0.93", lw=0, zorder=0)
-            continue
-        for j, t in enumerate(SUPPORT_TYPES):
-            dy = (j - 2) * 0.14
-            if t in agent.approved_day:
-                marks[t][0].append(agent.approved_day[t])
-                marks[t][1].append(y + dy)
-            if t in agent.delivery_day:
-                marks[t][2].append(agent.delivery_day[t])
-                marks[t][3].append(y + dy)
-    for t, (ax_, ay, dx, dy_) in marks.items():
-        c = TYPE_COLOURS[t]
-        both = [(a, d, yy) for a, yy in zip(ax_, ay) for d, y2 in zip(dx, dy_) if y2 == yy]
-        if both:
-            cx.add_collection(LineCollection([[(a, yy), (d, yy)] for a, d, yy in both], colors=c, linewidths=0.8, zorder=2))
-        cx.scatter(ax_, ay, marker="o", s=11, facecolors="white", edgecolors=c, linewidths=0.9, zorder=3)
-        cx.scatter(dx, dy_, marker="o", s=11, color=c, zorder=4)
-    cx.set_yticks([y_of[i] for i in range(len(rows))], [label for label, _ in rows], fontsize=SMALL - 1)
-    for i, (label, agent) in enumerate(rows):
-        if agent is None:
-            cx.get_yticklabels()[i].set_fontweight("bold")
-    cx.tick_params(axis="y", length=0)
-    cx.set_ylim(-0.6, max(len(rows), 1) - 0.4)
-    cx.grid(axis="x", color="0.92")
-    if days:
-        lo = min([*days, trigger if trigger is not None else min(days)])
-        hi = max(days)
-        pad = max(2.0, 0.06 * (hi - lo))
-        lo, hi = max(0.0, lo - pad), min(horizon, hi + pad)
-        cx.set_xlim(lo, hi)
-        if hi - lo < 0.6 * horizon:
-            ax.axvspan(lo, hi, color="#1b7837", alpha=0.07, lw=0, zorder=0)
-    else:
-        cx.set_xlim(0, horizon)
-    cx.set_xlabel("days since the ceasefire" + (" (zoomed to the cascade: the shaded span above)"
-                                                if days and hi - lo < 0.6 * horizon else ""), fontsize=LABEL)
-    cx.tick_params(axis="x", labelsize=TICK)
-    if not any_mark:
-        cx.text(0.5, 0.5, "no state approved or began delivering support within the horizon",
-                transform=cx.transAxes, ha="center", va="center", fontsize=LABEL, color="0.3",
-                bbox={"fc": "white", "ec": "0.8"})
-    cx.set_title("The coalition cascade, by legal regime (open: national approval; filled: delivery begins)",
-                 fontsize=LABEL, loc="left")
-    type_handles = [Line2D([], [], marker="o", ls="none", color=TYPE_COLOURS[t], ms=5, label=t) for t in SUPPORT_TYPES]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL - 0.5, frameon=False,
-              borderaxespad=0)
-    if any_mark:
-        cx.legend(handles=type_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL, frameon=False,
-                  title="support type", title_fontsize=SMALL, borderaxespad=0)
-
-    row = model.outcome()
-    check = ""
-    if stored is not None:
-        same_day = (math.isnan(row["activation_day"]) and pd.isna(stored["activation_day"])) or (
-            not pd.isna(stored["activation_day"]) and abs(row["activation_day"] - float(stored["activation_day"])) < 1e-9)
-        same = same_day and row["stage"] == stored["stage"]
-        day = "no activation" if math.isnan(row["activation_day"]) else f"activation day {row['activation_day']:.1f}"
-        check = (f"re-run matches the stored row: {day}, stage {row['stage']}" if same else
-                 f"re-run DIFFERS from the stored row (stored: day {stored['activation_day']}, stage {stored['stage']}; "
-                 f"re-run: {day}, stage {row['stage']})")
-    head = title or f"One run (seed {model.seed})"
-    _title(sf, head + ("\n" + check if check else ""), fig.get_figwidth(),
-           color="black" if not check or "matches" in check else "#b2182b")
-    return fig
-
-
-# checking a figure -----------------------------------------------------------------------------
-def layout_problems(fig, tolerance: float = 1.0) -> list[str]:
-    """Texts that overlap one another or stick out of the figure, among those actually drawn.
-
-    Why: "readable at the default size" is checked, not hoped for; the tests run it on every
-    figure of the report. Only texts the renderer draws count (tick labels outside the view
-    limits exist but are not drawn).
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.text import Text
-
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    drawn: list = []
-    original = Text.draw
-
-    def record(self, renderer):
-        if self.get_visible() and self.get_text().strip() and self not in drawn:
-            drawn.append(self)
-        return original(self, renderer)
-
-    Text.draw = record
-    try:
-        fig.draw(renderer)
-    finally:
-        Text.draw = original
-    boxes = [(t.get_text().replace("\n", " ")[:50], t.get_window_extent(renderer)) for t in drawn]
-    width, height = fig.bbox.width, fig.bbox.height
-    out = []
-    for text, b in boxes:
-        if b.x0 < -tolerance or b.y0 < -tolerance or b.x1 > width + tolerance or b.y1 > height + tolerance:
-            out.append(f"outside the figure: {text!r}")
-    for i, (ta, a) in enumerate(boxes):
-        for tb, b in boxes[i + 1:]:
-            if min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance:
-                out.append(f"overlap: {ta!r} and {tb!r}")
-    return out

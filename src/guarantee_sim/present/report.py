@@ -640,7 +640,7 @@ def narrated_run(res: Results, cell: str, run: int):
 
 def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, pd.DataFrame]]:
     """Every figure the plan asks for, and the tables behind the report."""
-    from guarantee_sim.present import plots
+    from guarantee_sim.present import plots, timeline
 
     figs: list[ReportFigure] = []
     tables: dict[str, pd.DataFrame] = {}
@@ -701,7 +701,7 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
 
         label = labels.get(cell) or _labels(res, [cell])[0][cell]
         extra = f"run {run} of {cell} (run seed {int(stored['seed'])})"
-        fig = plots.plot_timeline(model, stored=stored.to_dict(), title=f"One run: {label}, run {run}",
+        fig = timeline.plot_timeline(model, stored=stored.to_dict(), title=f"One run: {label}, run {run}",
                                   stamp=stamp_for(res, [res.cell_source[cell]], extra))
         release(model)
         figs.append(ReportFigure("timeline", "timeline", fig, f"One run: {cell}, run {run}",
@@ -759,7 +759,7 @@ def _failure_region(study: Source):
 def _add_stamp(fig, stamp: str) -> None:
     """Stamp a figure drawn elsewhere: the figure grows by a band at the bottom and everything in
     it keeps its size and place above the band."""
-    from guarantee_sim.present.plots import STAMP, wrap_stamp
+    from guarantee_sim.present.style import STAMP, wrap_stamp
 
     w, h = fig.get_size_inches()
     text = wrap_stamp(stamp, w)

@@ -1,0 +1,196 @@
+"""One run on a timeline: the chain's events on lanes, and the coalition cascade below.
+
+The one timeline figure of the project: the report and the dashboard both draw it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.present.style import LABEL, SMALL, TICK, TYPE_COLOURS, new_figure, pretty, wrapped_title
+
+# ------------------------------------------------------------------------------------
+REGIME_ORDER = ("executive", "notify_parliament", "parliamentary", "congressional")
+LANES = ("Breaches", "Monitoring", "Commission", "Trigger", "Approvals", "Deliveries")
+MARKS = {  # mark -> lane, marker, colour, filled, legend label
+    "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
+    "detected": ("Monitoring", "o", "#2166ac", True, "detected or reported"),
+    "unreported": ("Monitoring", "x", "#888888", True, "unreported"),
+    "referral": ("Commission", "|", "#555555", True, "referred to the commission"),
+    "attributed": ("Commission", "s", "#b2182b", True, "finding: attributed"),
+    "not_attributed": ("Commission", "s", "#b2182b", False, "finding: not attributed"),
+    "trigger": ("Trigger", "*", "#000000", True, "trigger fires"),
+    "invocation": ("Trigger", "|", "#555555", True, None),
+    "consultation": ("Trigger", "|", "#555555", True, "invocation, consultation"),
+    "approval": ("Approvals", "^", "#2e8b57", True, "national approval"),
+    "declined": ("Approvals", "v", "#d1495b", True, "declined or refused"),
+    "delivery": ("Deliveries", "D", "#2e8b57", True, "delivery begins"),
+}
+
+
+def story_mark(kind: str, text: str) -> str | None:
+    """The timeline mark of one story line (its kind; a few kinds split by what the text says)."""
+    if kind == "detection":
+        return "unreported" if "unreported" in text else "detected"
+    if kind == "finding":
+        return "not_attributed" if "cannot attribute" in text else "attributed"
+    if kind == "decision":
+        return "declined" if ("declines" in text or "refused" in text) else None
+    return kind if kind in MARKS else None
+
+
+def plot_timeline(model, stored: dict | None = None, title: str | None = None, stamp: str | None = None) -> Figure:
+    """One narrated run: the chain's events on lanes, and the coalition cascade below — which
+    state approved and began delivering which support when, grouped by legal regime.
+
+    ``model`` is a ``GuaranteeModel`` run with ``narrate=True``; ``stored`` the run's row from
+    runs.parquet, to say whether the re-run reproduces it.
+    """
+    horizon = float(model.horizon)
+    coalition = sorted(model.coalition, key=lambda a: (REGIME_ORDER.index(a.profile.regime)
+                                                       if a.profile.regime in REGIME_ORDER else 99, a.profile.regime,
+                                                       min([*a.delivery_day.values(), *a.approved_day.values(), math.inf]),
+                                                       a.name))
+    regimes = list(dict.fromkeys(a.profile.regime for a in coalition))
+    rows: list[tuple[str, object]] = []  # (label, agent or None for a regime header)
+    for regime in regimes:
+        r = model.spec.regimes.get(regime)
+        extra = f" (≈{r.delay.mean:.0f} d, passes {r.approval_probability:.0%})" if r is not None else ""
+        rows.append((pretty(regime).upper() + extra, None))
+        rows += [(a.name, a) for a in coalition if a.profile.regime == regime]
+    days = [d for a in coalition for d in (*a.approved_day.values(), *a.delivery_day.values())]
+    if not days:  # nobody approved anything: no cascade to draw, one line says so
+        rows = []
+    top_h, row_h = 2.5, 0.17
+    cascade_h = row_h * len(rows) if rows else 0.5
+    fig, sf = new_figure(9.0, 2.3 + top_h + cascade_h, stamp)
+    ax, cx = sf.subplots(2, 1, height_ratios=[top_h, cascade_h])
+
+    # the chain's events
+    lane_y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
+    points: dict[str, tuple[list, list, list]] = {}
+    activation = trigger = None
+    for day, kind, text in model.story:
+        if kind == "activation" and text.strip() == "binding support activated":
+            activation = day
+        if kind == "trigger" and trigger is None:
+            trigger = day
+        mark = story_mark(kind, text)
+        if mark is None:
+            continue
+        size = 22.0
+        if mark == "breach":
+            sev = re.search(r"severity (\d+(?:\.\d+)?)", text)
+            size = 6.0 + 12.0 * float(sev.group(1)) if sev else 20.0
+        if mark == "trigger":
+            size = 120.0
+        xs, ys, ss = points.setdefault(mark, ([], [], []))
+        xs.append(day)
+        ys.append(lane_y[MARKS[mark][0]])
+        ss.append(size)
+    handles = []
+    for mark, (lane, marker, colour, filled, label) in MARKS.items():
+        if mark not in points:
+            continue
+        xs, ys, ss = points[mark]
+        style = {"color": colour} if marker in ("x", "|") else {"facecolors": colour if filled else "none", "edgecolors": colour}
+        ax.scatter(xs, ys, s=ss, marker=marker, linewidths=1.1, alpha=0.8, zorder=3, **style)
+        if label:
+            handles.append(Line2D([], [], marker=marker, ls="none", color=colour, ms=6,
+                                  markerfacecolor=colour if filled or marker in ("x", "|") else "none", label=label))
+    ax.set_yticks(list(lane_y.values()), list(lane_y.keys()), fontsize=TICK)
+    ax.set_ylim(-0.6, len(LANES) - 0.4)
+    ax.grid(axis="x", color="0.92")
+    for a in (ax, cx):
+        if trigger is not None:
+            a.axvline(trigger, color="black", lw=1.0, ls="--", zorder=1)
+        if activation is not None:
+            a.axvline(activation, color="#1b7837", lw=2.0, zorder=1)
+    ax.set_xlim(0, horizon)
+    ax.set_xlabel("days since the ceasefire", fontsize=LABEL)
+    ax.tick_params(axis="x", labelsize=TICK)
+    if trigger is not None:
+        handles.append(Line2D([], [], color="black", lw=1.0, ls="--", label=f"trigger (day {trigger:.0f})"))
+    if activation is not None:
+        handles.append(Line2D([], [], color="#1b7837", lw=2.0, label=f"binding support activated (day {activation:.0f})"))
+
+    # the coalition cascade, on its own (zoomed) day axis: it plays out over days, not months
+    y_of = {i: len(rows) - 1 - i for i in range(len(rows))}
+    any_mark = bool(days)
+    marks = {t: ([], [], [], []) for t in SUPPORT_TYPES}  # approved x, y; delivering x, y
+    for i, (label, agent) in enumerate(rows):
+        y = y_of[i]
+        if agent is None:
+            cx.axhspan(y - 0.5, y + 0.5, color="0.93", lw=0, zorder=0)
+            continue
+        for j, t in enumerate(SUPPORT_TYPES):
+            dy = (j - 2) * 0.14
+            if t in agent.approved_day:
+                marks[t][0].append(agent.approved_day[t])
+                marks[t][1].append(y + dy)
+            if t in agent.delivery_day:
+                marks[t][2].append(agent.delivery_day[t])
+                marks[t][3].append(y + dy)
+    for t, (ax_, ay, dx, dy_) in marks.items():
+        c = TYPE_COLOURS[t]
+        both = [(a, d, yy) for a, yy in zip(ax_, ay) for d, y2 in zip(dx, dy_) if y2 == yy]
+        if both:
+            cx.add_collection(LineCollection([[(a, yy), (d, yy)] for a, d, yy in both], colors=c, linewidths=0.8, zorder=2))
+        cx.scatter(ax_, ay, marker="o", s=11, facecolors="white", edgecolors=c, linewidths=0.9, zorder=3)
+        cx.scatter(dx, dy_, marker="o", s=11, color=c, zorder=4)
+    cx.set_yticks([y_of[i] for i in range(len(rows))], [label for label, _ in rows], fontsize=SMALL - 1)
+    for i, (label, agent) in enumerate(rows):
+        if agent is None:
+            cx.get_yticklabels()[i].set_fontweight("bold")
+    cx.tick_params(axis="y", length=0)
+    cx.set_ylim(-0.6, max(len(rows), 1) - 0.4)
+    cx.grid(axis="x", color="0.92")
+    if days:
+        lo = min([*days, trigger if trigger is not None else min(days)])
+        hi = max(days)
+        pad = max(2.0, 0.06 * (hi - lo))
+        lo, hi = max(0.0, lo - pad), min(horizon, hi + pad)
+        cx.set_xlim(lo, hi)
+        if hi - lo < 0.6 * horizon:
+            ax.axvspan(lo, hi, color="#1b7837", alpha=0.07, lw=0, zorder=0)
+    else:
+        cx.set_xlim(0, horizon)
+    cx.set_xlabel("days since the ceasefire" + (" (zoomed to the cascade: the shaded span above)"
+                                                if days and hi - lo < 0.6 * horizon else ""), fontsize=LABEL)
+    cx.tick_params(axis="x", labelsize=TICK)
+    if not any_mark:
+        cx.text(0.5, 0.5, "no state approved or began delivering support within the horizon",
+                transform=cx.transAxes, ha="center", va="center", fontsize=LABEL, color="0.3",
+                bbox={"fc": "white", "ec": "0.8"})
+    cx.set_title("The coalition cascade, by legal regime (open: national approval; filled: delivery begins)",
+                 fontsize=LABEL, loc="left")
+    type_handles = [Line2D([], [], marker="o", ls="none", color=TYPE_COLOURS[t], ms=5, label=t) for t in SUPPORT_TYPES]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL - 0.5, frameon=False,
+              borderaxespad=0)
+    if any_mark:
+        cx.legend(handles=type_handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=SMALL, frameon=False,
+                  title="support type", title_fontsize=SMALL, borderaxespad=0)
+
+    row = model.outcome()
+    check = ""
+    if stored is not None:
+        same_day = (math.isnan(row["activation_day"]) and pd.isna(stored["activation_day"])) or (
+            not pd.isna(stored["activation_day"]) and abs(row["activation_day"] - float(stored["activation_day"])) < 1e-9)
+        same = same_day and row["stage"] == stored["stage"]
+        day = "no activation" if math.isnan(row["activation_day"]) else f"activation day {row['activation_day']:.1f}"
+        check = (f"re-run matches the stored row: {day}, stage {row['stage']}" if same else
+                 f"re-run DIFFERS from the stored row (stored: day {stored['activation_day']}, stage {stored['stage']}; "
+                 f"re-run: {day}, stage {row['stage']})")
+    head = title or f"One run (seed {model.seed})"
+    wrapped_title(sf, head + ("\n" + check if check else ""), fig.get_figwidth(),
+           color="black" if not check or "matches" in check else "#b2182b")
+    return fig
+
+
