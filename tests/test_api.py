@@ -77,15 +77,15 @@ def test_mesa_batch_run_drives_the_model():
         assert (row["binding_share"] >= 0.5 - 1e-9) == direct["activated"]
 
 
-def test_the_story_of_a_run_follows_its_events():
-    model = GuaranteeModel(overrides=("trigger=any_attributed",), seed=4, collect=False, narrate=True)
+def test_the_event_record_of_a_run_follows_its_row():
+    model = GuaranteeModel(overrides=("trigger=any_attributed",), seed=4, collect=False, record=True)
     row = model.run()
-    kinds = [kind for _, kind, _ in model.story]
-    assert kinds.count("breach") == row["n_incidents"]
-    days = [d for d, _, _ in model.story]
-    assert days == sorted(days)
-    if row["activated"]:
-        assert any(text == "binding support activated" for _, _, text in model.story)
+    events = model.events
+    assert (events["kind"] == "breach").sum() == row["n_incidents"]
+    assert events["day"].is_monotonic_increasing
+    assert row["activated"]  # seed 4 activates: the record must say when
+    overall = events[(events["kind"] == "activation") & events["support"].isna()]
+    assert overall["day"].tolist() == [row["activation_day"]]
 
 
 def test_low_level_fire_does_not_exhaust_the_defence():

@@ -11,7 +11,7 @@ import solara
 
 from guarantee_sim.present import app
 
-from guarantee_sim.present import explain
+from guarantee_sim.present import explain, timeline
 from guarantee_sim.model.breaches import BreachKind
 from guarantee_sim.scenario.compose import load_scenario
 from guarantee_sim.runs.runner import run_replications
@@ -84,7 +84,7 @@ def test_the_dashboard_run_is_run_0_of_its_seed_and_its_command_tells_it():
     for got in (model.outcome(), told.row):
         assert got["seed"] == row["seed"] and got["stage"] == row["stage"]
         assert got["activation_day"] == row["activation_day"] or math.isnan(row["activation_day"])
-    assert model.story == told.story
+    assert model.event_log == told.model.event_log
 
 
 def test_levers_become_overrides_relative_to_the_preset():
@@ -131,17 +131,15 @@ def test_bad_input_never_breaks_the_page():
     ("breach=hybrid", "trigger=count_window", "commission.decision_rule=unanimity"),
     ("coalition=teaching", "breach=surge_offensive", "commitments.us_role=binding"),
 ])
-def test_the_timeline_reads_every_story_line(overrides):
+def test_the_timeline_marks_every_event(overrides):
     told = explain.tell([*overrides, "seed=2"])
-    known = set(app.MARKS) | {"referral", "activated", "type_activated", "waiting", "decision"}
-    marks = [app.classify(kind, text) for _, kind, text in told.story]
-    assert set(marks) <= known
+    marks = [timeline.mark(e) for e in told.model.event_log]
+    assert set(marks) <= set(timeline.MARKS)
     assert marks.count("breach") == told.row["n_incidents"]
     assert marks.count("attributed") == told.row["n_attributed"]
     assert (marks.count("trigger") > 0) == (not math.isnan(told.row["trigger_day"]))
-    told.model.day = told.model.horizon
     fig = app.timeline_figure(told.model)
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(reversed(app.LANES))
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(timeline.LANES)
 
 
 def test_the_panels_tile_two_columns_without_overlap():

@@ -5,11 +5,54 @@ import math
 import pandas as pd
 import pytest
 
-from guarantee_sim.scenario.compose import load_scenario
-from guarantee_sim.model.engine import GuaranteeModel
-from guarantee_sim.runs.runner import run_replications, run_seeds
+from omegaconf import OmegaConf
 
-PATTERNS = ["sporadic", "chronic", "salami", "hybrid", "surge_offensive", "adaptive_probe", "poisson", "compliant"]
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.breaches import BREACH_PATTERNS
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.model.response import CoalitionResponse
+from guarantee_sim.model.triggers import TRIGGER_RULES
+from guarantee_sim.runs.runner import run_replications, run_seeds
+from guarantee_sim.scenario.build import build_scenario
+from guarantee_sim.scenario.compose import compose_config, load_scenario
+
+PATTERNS = BREACH_PATTERNS.names()
+STATIC_PATTERNS = [p for p in PATTERNS if not BREACH_PATTERNS.get(p, "breach").classifier["adaptive"]]
+
+
+def trigger_scenarios(pattern: str) -> dict:
+    """A scenario per registered trigger rule (with its default parameters) and per trigger
+    preset, so a new rule or preset is covered without editing the tests."""
+    base = OmegaConf.to_container(compose_config((f"breach={pattern}", "horizon=200")))
+
+    def with_rule(rule: str, params: dict):
+        return build_scenario({**base, "trigger": {**base["trigger"], "rule": rule, "params": params}})
+
+    out, combining = {}, []
+    for rule in TRIGGER_RULES.names():
+        try:
+            out[f"rule={rule}"] = with_rule(rule, {})
+        except ConfigError:  # a rule that combines sub-rules: given every rule that has defaults
+            combining.append(rule)
+    simple = [{"rule": name.split("=", 1)[1]} for name in out]
+    for rule in combining:
+        out[f"rule={rule}"] = with_rule(rule, {"rules": simple})
+    from pathlib import Path
+
+    for preset in sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "trigger").glob("*.yaml")):
+        out[f"trigger={preset}"] = load_scenario((f"breach={pattern}", f"trigger={preset}", "horizon=200"))
+    return out
+
+
+def rules_in(rule) -> set[str]:
+    subs = getattr(rule, "rules", None) or []
+    return {rule.name} | {n for sub in subs for n in rules_in(sub)}
+
+
+def test_every_registered_trigger_rule_is_exercised():
+    covered = {n for s in trigger_scenarios("sporadic").values() for tier in s.tiers for n in rules_in(tier.rule)}
+    missing = set(TRIGGER_RULES.names()) - covered
+    assert not missing, f"give these rules default parameters or a conf/trigger preset: {sorted(missing)}"
 
 
 def same(a, b):
@@ -56,15 +99,15 @@ def test_workers_and_chunk_size_do_not_change_rows():
     pd.testing.assert_frame_equal(serial, odd_chunks)
 
 
-@pytest.mark.parametrize("pattern", ["sporadic", "chronic", "salami", "hybrid", "surge_offensive", "poisson", "compliant"])
-@pytest.mark.parametrize("trigger", ["armed_attack", "count_window", "graduated", "trip_wire"])
-def test_compiled_runs_equal_incident_by_incident_runs(pattern, trigger):
-    """The vectorised screening of a non-adaptive plan gives exactly the event-by-event rows."""
-    scenario = load_scenario((f"breach={pattern}", f"trigger={trigger}", "horizon=200"))
-    for seed in run_seeds(8, 6):
-        fast = GuaranteeModel(scenario, seed=seed, collect=False, compiled=True).run()
-        slow = GuaranteeModel(scenario, seed=seed, collect=False, compiled=False).run()
-        assert same(fast, slow), {k: (fast[k], slow[k]) for k in fast if fast[k] != slow[k]}
+@pytest.mark.parametrize("pattern", STATIC_PATTERNS)
+def test_compiled_runs_equal_incident_by_incident_runs(pattern):
+    """The vectorised screening of a non-adaptive plan gives exactly the event-by-event rows,
+    for every registered breach pattern and trigger rule (and every trigger preset)."""
+    for name, scenario in trigger_scenarios(pattern).items():
+        for seed in run_seeds(8, 4):
+            fast = GuaranteeModel(scenario, seed=seed, collect=False, compiled=True).run()
+            slow = GuaranteeModel(scenario, seed=seed, collect=False, compiled=False).run()
+            assert same(fast, slow), (name, {k: (fast[k], slow[k]) for k in fast if fast[k] != slow[k]})
 
 
 def test_adaptive_patterns_cannot_run_compiled():
@@ -74,13 +117,13 @@ def test_adaptive_patterns_cannot_run_compiled():
 
 @pytest.mark.parametrize("commitments", ["paris_2026", "article5_like", "no_us_backstop", "budapest_like"])
 def test_asking_only_the_type_an_approval_changed_equals_asking_every_type(commitments, monkeypatch):
-    """After an approval only that support type's queue is re-asked (see ``_cascade``): the rows
+    """After an approval only that support type's queue is re-asked (see ``CoalitionResponse.cascade``): the rows
     equal those of a cascade that re-asks every type after every approval."""
     rows = {}
     for label, restricted in (("restricted", True), ("full", False)):
         if not restricted:
-            original = GuaranteeModel._cascade
-            monkeypatch.setattr(GuaranteeModel, "_cascade", lambda self, day, changed=None: original(self, day))
+            original = CoalitionResponse.cascade
+            monkeypatch.setattr(CoalitionResponse, "cascade", lambda self, day, changed=None: original(self, day))
         for trigger in ("any_attributed", "graduated"):
             scenario = load_scenario((f"commitments={commitments}", f"trigger={trigger}", "breach=sporadic"))
             rows[label, trigger] = run_replications(scenario, 60, seed=13)

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import special
 
 from guarantee_sim.model.breaches import Breach, BreachKind, BreachPlan
+from guarantee_sim.model.events import Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
@@ -63,7 +64,7 @@ class CoalitionState(mesa.Agent):
         self.threshold = threshold
         self._u_follow, self._u_delay, self._u_pass, self._u_deliver = streams
         self.status = dict(initial_status)
-        self.reason: dict[str, str] = {}  # plain-language, kept when the model narrates
+        self.reason: dict[str, Reason] = {}  # why each commitment stands where it does (recorded runs)
         self._procedure = model.spec.procedures[index]
         self._regime = model.spec.regime_of[index]
         self._binding = model.spec.binding[index]
@@ -79,26 +80,24 @@ class CoalitionState(mesa.Agent):
             return
         s = self.model.spec
         if stype == "diplomatic" and s.unsc_referral:
-            self._decline(stype, "referred to the UN Security Council, where the violator vetoes")
+            self._decline(stype, Reason.UNSC_VETO)
         elif self._u_follow(self.index, TYPE_INDEX[stype]) >= s.support[stype].follow_through:
-            self._decline(stype, "did not follow through")
+            self._decline(stype, Reason.NO_FOLLOW_THROUGH)
         else:
             self.status[stype] = SupportStatus.DECIDING
-            if self.model.narrate:
-                waits = [f"{self.threshold:.0%} of the coalition's {stype} capacity acts"] if self.threshold > 0 else []
-                if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us:
-                    waits.append("the United States acts")
-                self.reason[stype] = "willing; waits until " + " and ".join(waits) if waits else "willing"
+            self._explain(stype, Reason.WILLING)
+
+    def waits_for_us(self) -> bool:
+        """Does this state act only once the United States acts?"""
+        return self.profile.us_conditional and self.model.spec.honour_us_conditionality and not self.profile.is_us
 
     def ready(self, stype: str, acting_share: float, us_acting: bool) -> bool:
         """Has the state's joining threshold and US conditionality been met?"""
-        s = self.model.spec
-        if self.profile.us_conditional and s.honour_us_conditionality and not self.profile.is_us and not us_acting:
-            self._explain(stype, "waiting for the United States to act")
+        if not us_acting and self.waits_for_us():
+            self._explain(stype, Reason.WAITS_FOR_US)
             return False
         if acting_share + 1e-12 < self.threshold:
-            if self.model.narrate:
-                self.reason[stype] = f"waiting until {self.threshold:.0%} of the coalition's {stype} capacity acts"
+            self._explain(stype, Reason.WAITS_FOR_PEERS)
             return False
         return True
 
@@ -117,27 +116,26 @@ class CoalitionState(mesa.Agent):
         delay = self.model.spec.support[stype].delivery_delay
         return delay.from_uniform(self._u_deliver(self.index, TYPE_INDEX[stype]))
 
-    def _explain(self, stype: str, why: str) -> None:
-        if self.model.narrate:
+    def _explain(self, stype: str, why: Reason) -> None:
+        if self.model.recording:
             self.reason[stype] = why
 
-    def _decline(self, stype: str, why: str) -> None:
+    def _decline(self, stype: str, why: Reason) -> None:
         self.status[stype] = SupportStatus.DECLINED
         self._explain(stype, why)
 
-    def decline(self, stype: str, why: str) -> None:
+    def decline(self, stype: str, why: Reason) -> None:
         self._decline(stype, why)
 
     def approve(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.APPROVED
         self.approved_day[stype] = day
-        if self.model.narrate:
-            self.reason[stype] = f"approved by its {self.procedure(stype).replace('_', ' ')} procedure"
+        self._explain(stype, Reason.APPROVED)
 
     def deliver(self, stype: str, day: float) -> None:
         self.status[stype] = SupportStatus.DELIVERING
         self.delivery_day[stype] = day
-        self._explain(stype, "delivering")
+        self._explain(stype, Reason.DELIVERING)
 
     @property
     def acting(self) -> bool:
@@ -177,14 +175,16 @@ class Ukraine(mesa.Agent):
     def invocation_delay(self, tier: int) -> float:
         return self.model.spec.invocation_delay.from_uniform(self._u_invoke(tier))
 
-    def capacity(self, day: float) -> float:
+    def holding_time_at(self, day: float, damage: float) -> float:
+        """How long Ukraine can hold against an offensive on ``day``, after ``damage`` so far:
+        its defensive capacity (grown with support, worn down by attacks) in days."""
         s = self.model.spec
-        return max(0.0, s.initial_capacity + s.support_growth * day - self.damage)
+        return s.holding_days * max(0.0, s.initial_capacity + s.support_growth * day - damage)
 
     def suffer(self, breach: Breach) -> None:
         if breach.kind is BreachKind.ARMED_ATTACK and self.offensive_day is None:
             self.offensive_day = breach.day
-            self.holding_time = self.model.spec.holding_days * self.capacity(breach.day)
+            self.holding_time = self.holding_time_at(breach.day, self.damage)
         s = self.model.spec
         if breach.severity >= s.damage_min_severity:  # low-level fire does not wear the defence down
             self.damage += s.damage_per_severity * breach.severity

@@ -116,9 +116,13 @@ class SpecialCommission:
         q = self.base_attribution * (1.0 - deniability)
         return np.where(monitoring_evidence, q, q * self.s.ukraine_evidence_weight)
 
+    def false_alarm_evidence(self) -> float:
+        """The chance that the evidence about an incident that never happened looks conclusive."""
+        return self.base_attribution * self.s.false_alarm_attribution
+
     def evidence_probability(self, referral: Referral) -> float:
         if referral.false_alarm:
-            return self.base_attribution * self.s.false_alarm_attribution
+            return self.false_alarm_evidence()
         q = self.base_attribution * (1.0 - referral.breach.deniability)
         return q if referral.monitoring_evidence else q * self.s.ukraine_evidence_weight
 

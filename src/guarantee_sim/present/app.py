@@ -25,10 +25,10 @@ import html
 import importlib.resources
 import math
 import os
-import re
 import shlex
 import threading
 import warnings
+from collections import Counter
 
 import matplotlib
 
@@ -44,9 +44,9 @@ from mesa.visualization import SolaraViz, solara_viz  # noqa: E402
 
 from guarantee_sim.model.agents import SupportStatus  # noqa: E402
 from guarantee_sim.errors import ConfigError  # noqa: E402
-from guarantee_sim.present.explain import STAGE_MEANING, chain  # noqa: E402
+from guarantee_sim.present.narrative import REGIME_ORDER, chain, reason_text, stage_text, story  # noqa: E402
+from guarantee_sim.present.timeline import mark, plot_timeline  # noqa: E402
 from guarantee_sim.model.engine import GuaranteeModel  # noqa: E402
-from guarantee_sim.model.outcomes import Stage  # noqa: E402
 from guarantee_sim.scenario.build import US_ROLES  # noqa: E402
 from guarantee_sim.model.triggers import SUPPORT_TYPES  # noqa: E402
 
@@ -63,7 +63,6 @@ STATUS_COLOURS = {
     SupportStatus.DELIVERING: "#2e8b57",
     SupportStatus.DECLINED: "#d1495b",
 }
-REGIME_ORDER = ("executive", "notify_parliament", "parliamentary", "congressional")
 AS_DESIGNED = "as designed"  # the US role the commitments preset sets
 _lock = threading.Lock()  # Hydra's global state is not thread-safe; Solara serves from threads
 
@@ -240,103 +239,18 @@ class DashboardModel(GuaranteeModel):
         self.levers = {"detection": detection, "follow_through": follow_through, "breach_rate": breach_rate}
         self.overrides = overrides
         self.command = shlex.join(["guarantee-sim", "explain", *overrides, f"seed={root}"])
-        super().__init__(scenario, seed=run_seeds(root, 1)[0], narrate=True)
+        super().__init__(scenario, seed=run_seeds(root, 1)[0], record=True)
 
 
-# reading the story ---------------------------------------------------------------------------
-def classify(kind: str, text: str) -> str:
-    """The timeline mark of one story line (the story's kinds, split where the text says more)."""
-    if kind == "detection":
-        if "goes unreported" in text:
-            return "unreported"
-        if "missed by the monitoring" in text:
-            return "reported_by_ukraine"
-        return "detected"
-    if kind == "finding":
-        return "attributed" if text.startswith("commission attributes") else "not_attributed"
-    if kind == "decision":
-        if " declines " in text or "refused" in text:
-            return "declined"
-        if "waits for" in text:
-            return "waiting"
-        if " starts its " in text:
-            return "procedure"
-        return "decision"
-    if kind == "activation":
-        return "activated" if text == "binding support activated" else "type_activated"
-    return kind
-
-
-LANES = ["Breaches", "Monitoring", "Commission", "Trigger", "Decisions", "Deliveries"]
-MARKS = {  # mark -> (lane, marker, colour, filled, legend label)
-    "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
-    "detected": ("Monitoring", "o", "#2166ac", True, "detected by the monitoring"),
-    "reported_by_ukraine": ("Monitoring", "o", "#2166ac", False, "missed; reported by Ukraine"),
-    "unreported": ("Monitoring", "x", "#888888", True, "unreported"),
-    "attributed": ("Commission", "s", "#b2182b", True, "attributed"),
-    "not_attributed": ("Commission", "s", "#b2182b", False, "not attributed"),
-    "trigger": ("Trigger", "*", "#000000", True, "trigger fires"),
-    "invocation": ("Trigger", "|", "#555555", True, "invocation / consultation"),
-    "consultation": ("Trigger", "|", "#555555", True, None),
-    "procedure": ("Decisions", ">", "#f0a202", True, "procedure starts"),
-    "approval": ("Decisions", "^", "#2e8b57", True, "approved"),
-    "declined": ("Decisions", "v", "#d1495b", True, "declined / refused"),
-    "delivery": ("Deliveries", "D", "#2e8b57", True, "delivery begins"),
-}
-
-
+# the timeline -------------------------------------------------------------------------------
 def timeline_figure(model) -> Figure:
-    """Breaches, detections, findings, trigger, decisions and deliveries along the days."""
-    fig = Figure(figsize=(7.2, 5.4), dpi=96, layout="constrained")
-    ax = fig.add_subplot()
-    lane_y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
-    points: dict[str, tuple[list, list, list]] = {}
-    activation = None
-    for day, kind, text in model.story:
-        mark = classify(kind, text)
-        if mark == "activated":
-            activation = day
-        if mark not in MARKS:
-            continue
-        size = 18.0
-        if mark == "breach":
-            sev = re.search(r"severity (\d+(?:\.\d+)?)", text)
-            size = 8.0 + 14.0 * float(sev.group(1)) if sev else 20.0
-        xs, ys, ss = points.setdefault(mark, ([], [], []))
-        xs.append(day)
-        ys.append(lane_y[MARKS[mark][0]])
-        ss.append(size * (5.0 if mark == "trigger" else 1.0))
-    for mark, (xs, ys, ss) in points.items():
-        _, marker, colour, filled, label = MARKS[mark]
-        if marker in ("x", "|"):  # line markers have no face
-            style = {"color": colour}
-        else:
-            style = {"facecolors": colour if filled else "none", "edgecolors": colour}
-        ax.scatter(xs, ys, s=ss, marker=marker, linewidths=1.2, label=label, alpha=0.85, zorder=3, **style)
-    if activation is not None:
-        ax.axvline(activation, color="#2e8b57", lw=2.5, zorder=2)
-        ax.annotate(f"binding support activated (day {activation:.0f})", (activation, len(LANES) - 0.55),
-                    xytext=(4, 0), textcoords="offset points", color="#2e8b57", fontsize=8, va="center")
-    ax.axvline(model.day, color="#444444", lw=1, ls="--", zorder=1)
-    ax.set_yticks(range(len(LANES)), list(reversed(LANES)), fontsize=9)
-    ax.set_ylim(-0.6, len(LANES) - 0.3)
-    ax.set_xlim(0, model.horizon)
-    ax.set_xlabel("days since the ceasefire", fontsize=9)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"Timeline of this run, day {model.day:.0f} of {model.horizon:g}", fontsize=10, loc="left")
-    if points:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, fontsize=7, frameon=False, markerscale=0.8)
-    return fig
+    """The one timeline figure of the project (``timeline.plot_timeline``), as the run stands now."""
+    return plot_timeline(model, title=f"Timeline of this run, day {model.day:.0f} of {model.horizon:g}")
 
 
 def timeline_caption(model) -> str:
     """What the timeline shows so far, as text (for screen readers and tests)."""
-    counts = {m: 0 for m in ("breach", "detected", "attributed", "trigger", "approval", "delivery")}
-    for _, kind, text in model.story:
-        mark = classify(kind, text)
-        if mark in counts:
-            counts[mark] += 1
+    counts = Counter(mark(e) for e in model.event_log)
     return (f"Up to day {model.day:.0f}: {counts['breach']} breaches, {counts['detected']} detected by the monitoring, "
             f"{counts['attributed']} attributed, trigger {'fired' if counts['trigger'] else 'not fired'}, "
             f"{counts['approval']} approvals, {counts['delivery']} deliveries.")
@@ -371,7 +285,7 @@ def coalition_html(model) -> str:
                 ' border-right:1px solid #fff;"></span>' for t in SUPPORT_TYPES)
             tip = html.escape(f"{a.name} ({regime.replace('_', ' ')}, threshold {a.threshold:.0%}"
                               + (", waits for the US" if a.profile.us_conditional else "") + "): "
-                              + "; ".join(f"{t} {a.status[t].value}" + (f" ({a.reason[t]})" if t in a.reason else "")
+                              + "; ".join(f"{t} {a.status[t].value}" + (f" ({reason_text(model, a, t, a.reason[t])})" if t in a.reason else "")
                                           for t in SUPPORT_TYPES))
             flag = "*" if a.profile.us_conditional and model.spec.honour_us_conditionality and not a.profile.is_us else ""
             tiles.append(
@@ -398,15 +312,6 @@ def coalition_html(model) -> str:
 
 def Coalition(model):
     return solara.HTML(tag="div", unsafe_innerHTML=coalition_html(model), style="width: 100%;")
-
-
-def stage_text(model) -> str:
-    stage = model.stage()
-    if model.running:
-        if stage is Stage.PENDING_AT_HORIZON:
-            return "so far: the trigger fired and decisions are under way"
-        return f"so far: {stage.value} ({STAGE_MEANING[stage]})"
-    return f"{stage.value} ({STAGE_MEANING[stage]})"
 
 
 def funnel_html(model) -> str:
@@ -474,14 +379,14 @@ KIND_STYLE = {"trigger": "font-weight:bold;", "activation": "font-weight:bold; c
 
 def narrative_lines(model, limit: int = 150) -> list[str]:
     """'Day 12: ...' lines, newest first."""
-    return [f"Day {math.floor(day)}: {text}" for day, _, text in reversed(model.story[-limit:])]
+    return [f"Day {math.floor(day)}: {text}" for day, _, text in reversed(story(model)[-limit:])]
 
 
 def narrative_html(model, limit: int = 150) -> str:
     items = [
         f'<div style="{KIND_STYLE.get(kind, "")} border-bottom:1px solid #eee; padding:1px 0;">'
         f"Day {math.floor(day)}: {html.escape(text)}</div>"
-        for day, kind, text in reversed(model.story[-limit:])
+        for day, kind, text in reversed(story(model)[-limit:])
     ]
     if not items:
         items = [f'<div style="color:#555;">Day {model.day:.0f}: nothing has happened yet. Press Step or Play.</div>']

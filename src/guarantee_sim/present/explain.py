@@ -7,8 +7,8 @@
 
 Run ``I`` of root seed ``N`` is the row with ``run == I`` of ``guarantee-sim <same overrides>
 seed=N runs=R`` (any ``R > I``): the same scenario, the same run seed, the same model. The story
-comes from the model's own narration (``GuaranteeModel(narrate=True)``), which draws no random
-numbers, so the told run is the tabled run. ``chain()`` and ``why()`` are shared with the
+comes from the model's own event record (``GuaranteeModel(record=True)``), which draws no random
+numbers, so the told run is the tabled run. The words come from ``narrative.py``, shared with the
 dashboard (``app.py``).
 """
 
@@ -19,30 +19,16 @@ import math
 import os
 import shlex
 import sys
-from collections import Counter
 from dataclasses import dataclass
 
-from guarantee_sim.model.agents import SupportStatus
 from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
+from guarantee_sim.model.agents import SupportStatus
 from guarantee_sim.model.outcomes import Stage
 from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.present.narrative import STAGE_MEANING, day_text, n_of, rule_text, state_header, story, support_text, why
 
 PROG = "guarantee-sim explain"
 OWN_KEYS = ("run", "run_seed")
-
-STAGE_MEANING = {
-    Stage.NO_BREACH: "no real breach within the horizon",
-    Stage.UNDETECTED: "real breaches, none reported to the commission",
-    Stage.UNATTRIBUTED: "incidents reached the commission but none was attributed",
-    Stage.BELOW_TRIGGER: "attributed findings, but the trigger rule never fired",
-    Stage.NOT_APPROVED: "the trigger fired but too few states approved and delivered",
-    Stage.PENDING_AT_HORIZON: "the trigger fired and decisions were still under way at the horizon",
-    Stage.ACTIVATED: "binding support activated within the horizon",
-}
-
-# kinds of story line that --brief keeps (plus the finding that fires each trigger)
-DECISIVE_KINDS = ("trigger", "invocation", "consultation", "decision", "approval", "delivery", "activation")
-
 
 @dataclass
 class Request:
@@ -52,6 +38,7 @@ class Request:
     run: int = 0
     run_seed: int | None = None
     brief: bool = False
+    events: str | None = None  # a file to write the run's event table to (.csv or .parquet)
 
 
 @dataclass
@@ -65,11 +52,7 @@ class Told:
 
     @property
     def story(self) -> list[tuple[float, str, str]]:
-        return self.model.story
-
-
-def _n(k: int, word: str, plural: str | None = None) -> str:
-    return f"{k} {word if k == 1 else (plural or word + 's')}"
+        return story(self.model)
 
 
 # parsing -------------------------------------------------------------------------------------
@@ -86,13 +69,20 @@ def _whole(value: str, key: str) -> int:
 def parse_args(argv: list[str]) -> Request:
     """Split our own keys (``run``, ``run_seed``, ``--brief``) from the scenario's overrides."""
     req = Request(overrides=[])
-    for arg in argv:
+    args = iter(argv)
+    for arg in args:
         if arg == "--brief":
             req.brief = True
+        elif arg == "--events" or arg.startswith("--events="):
+            path = arg.partition("=")[2] if "=" in arg else next(args, "")
+            if not path.endswith((".csv", ".parquet")):
+                raise ConfigError("--events", f"expected a file name ending in .csv or .parquet, got {path!r}",
+                                  "--events run.csv, --events run.parquet")
+            req.events = path
         elif arg in ("-m", "--multirun"):
             raise ConfigError(arg, "explain tells one run, not a sweep", "overrides with one value each")
         elif arg.startswith("-"):
-            raise ConfigError(arg, "unknown option", "--brief, --help, overrides such as breach=hybrid, seed=N, run=I, run_seed=S")
+            raise ConfigError(arg, "unknown option", "--brief, --events FILE, --help, overrides such as breach=hybrid, seed=N, run=I, run_seed=S")
         elif arg.split("=", 1)[0] in OWN_KEYS:
             key, _, value = arg.partition("=")
             setattr(req, key, _whole(value, key))
@@ -130,7 +120,7 @@ def tell(overrides: list[str] | tuple[str, ...] = (), run: int = 0, run_seed: in
         raise ConfigError("run", f"run {run} is not among runs={runs}", f"0 to {runs - 1}")
     root = None if run_seed is not None else root
     seed = run_seed if run_seed is not None else run_seeds(root, run + 1)[run]
-    model = GuaranteeModel(scenario, seed=seed, collect=False, narrate=True)
+    model = GuaranteeModel(scenario, seed=seed, collect=False, record=True)
     row = model.run()
     release(model)
     if run_seed is None:
@@ -138,211 +128,7 @@ def tell(overrides: list[str] | tuple[str, ...] = (), run: int = 0, run_seed: in
     return Told(model, row, None if run_seed is not None else run, root)
 
 
-# reading a run -------------------------------------------------------------------------------
-def story_stage(story: list[tuple[float, str, str]]) -> str:
-    """The funnel stage read from the narrated events alone.
-
-    ``triggered`` stands for both ``not_approved`` and ``pending_at_horizon``: the story shows
-    that the trigger fired; whether decisions were still under way is a fact about the queue.
-    """
-    kinds = {kind for _, kind, _ in story}
-    if any(kind == "activation" and text == "binding support activated" for _, kind, text in story):
-        return Stage.ACTIVATED.value
-    if "trigger" in kinds:
-        return "triggered"
-    if any(kind == "finding" and text.startswith("commission attributes") for _, kind, text in story):
-        return Stage.BELOW_TRIGGER.value
-    if any(kind == "referral" and not text.startswith("false alarm") for _, kind, text in story):
-        return Stage.UNATTRIBUTED.value
-    if "breach" in kinds:
-        return Stage.UNDETECTED.value
-    return Stage.NO_BREACH.value
-
-
-def story_activation_day(story: list[tuple[float, str, str]]) -> float:
-    """The day the story says binding support activated (NaN if it never says so)."""
-    return next((d for d, kind, text in story if kind == "activation" and text == "binding support activated"), math.nan)
-
-
-def pending(model) -> list[tuple[float, str]]:
-    """Decisions and deliveries still in the model's queue, as (due day, plain text)."""
-    out = []
-    for day, kind, args in model.scheduled():
-        if kind == "approval":
-            state, stype, _ = args
-            out.append((day, f"{state.name}'s {state.procedure(stype).replace('_', ' ')} decision on {stype} support"))
-        elif kind == "delivery":
-            state, stype = args
-            out.append((day, f"{state.name}'s first delivery of {stype} support"))
-        elif kind == "eu_package":
-            out.append((day, "the EU sanctions package"))
-        elif kind == "invoked":
-            out.append((day, "Ukraine's formal invocation of the guarantees"))
-        elif kind == "decide":
-            out.append((day, "the end of the coordination cell's consultation round"))
-        elif kind == "trigger":
-            out.append((day, "the coalition's response to the trigger"))
-    return out
-
-
-@dataclass
-class Step:
-    """One link of the chain breach -> ... -> activation, as far as a run has got."""
-
-    label: str
-    reached: bool
-    detail: str
-
-
-def chain(model) -> list[Step]:
-    """The funnel of one run (also mid-run, for the dashboard)."""
-    m = model
-    trig = min(m.trigger_day.values(), default=math.nan)
-    acting = sum(a.acting for a in m.coalition)
-    share = m.binding_share()
-    need = m.spec.activation_share
-    return [
-        Step("Breaches", m.n_incidents > 0, f"{_n(m.n_breaches, 'violation')} in {_n(m.n_incidents, 'incident')}"),
-        Step("Reported to the commission", m.n_referred_real > 0,
-             f"{_n(m.n_referred_real, 'incident')} referred ({m.n_detected} violations seen by the monitoring, "
-             f"{m.n_reported_by_ukraine} reported by Ukraine)"),
-        Step("Attributed", m.n_attributed > 0,
-             f"{m.n_attributed} of {m.n_findings} findings attribute an incident to the violator"),
-        Step("Trigger fired", bool(m.trigger_day), "not yet" if math.isnan(trig) else f"day {trig:.1f}"),
-        Step("States acting", acting > 0, f"{acting} of {len(m.coalition)} states approved or delivering"),
-        Step("Binding support activated", not math.isnan(m.activation_day),
-             (f"day {m.activation_day:.1f}; " if not math.isnan(m.activation_day) else "")
-             + f"{share:.0%} of committed binding capacity delivering (needs {need:.0%})"),
-    ]
-
-
-def _rule_text(model) -> str:
-    rules = [tier.rule.describe() for tier in model.spec.tiers]
-    if len(rules) == 1:
-        return rules[0]
-    return "; ".join(f"{', '.join(t.types)}: {r}" for t, r in zip(model.spec.tiers, rules))
-
-
-def why(model) -> str:
-    """Why the run stopped where it did, in one or two sentences."""
-    m = model
-    stage = m.stage()
-    if stage is Stage.NO_BREACH:
-        return ("The violator committed no breach within the horizon"
-                + (f"; {_n(m.n_false_alarms, 'false alarm')} reached the commission." if m.n_false_alarms else "."))
-    if stage is Stage.UNDETECTED:
-        return (f"{_n(m.n_incidents, 'incident')} happened, but none reached the commission: the monitoring mechanism "
-                "missed them and Ukraine did not report them (or the reports were still due at the horizon).")
-    if stage is Stage.UNATTRIBUTED:
-        split = Counter("inconclusive" if "inconclusive" in text else "split"
-                        for _, kind, text in m.story
-                        if kind == "finding" and text.startswith("commission cannot") and "false alarm" not in text)
-        open_ = m.n_referred_real - split["inconclusive"] - split["split"]
-        parts = [f"{split['inconclusive']} with inconclusive evidence" if split["inconclusive"] else "",
-                 f"{split['split']} with the evidence conclusive but the members split" if split["split"] else "",
-                 f"{open_} still under investigation at the horizon" if open_ else ""]
-        return (f"{_n(m.n_referred_real, 'incident')} reached the commission, which attributed none: "
-                + "; ".join(p for p in parts if p) + ".")
-    if stage is Stage.BELOW_TRIGGER:
-        return (f"The commission attributed {_n(m.n_attributed, 'incident')}, but the trigger rule was never met: "
-                f"{_rule_text(m)}.")
-    trig = min(m.trigger_day.values())
-    delivering = m.binding_share()
-    need = m.spec.activation_share
-    if m.total_binding <= 0:
-        helping = sum(a.acting for a in m.coalition)
-        return (f"The trigger fired on day {trig:.1f}, but nothing in this design is binding: the {helping} states that "
-                "help do so at their own discretion, so binding support cannot activate.")
-    if stage is Stage.ACTIVATED:
-        return (f"The trigger fired on day {trig:.1f}; by day {m.activation_day:.1f} states holding {need:.0%} of the "
-                f"committed binding capacity were delivering ({delivering:.0%} at the horizon).")
-    blocked = Counter()
-    for state in m.coalition:
-        for t in set(m.decided_types):
-            if not state.binding(t) or state.status[t] is SupportStatus.NOT_COMMITTED:
-                continue
-            status = state.status[t]
-            if status is SupportStatus.DECLINED:
-                blocked["declined: " + state.reason[t]] += 1
-            elif status is SupportStatus.DECIDING:
-                blocked["still deciding: " + _deciding_text(m, state, t)[0]] += 1
-    top = "; ".join(f"{reason} ({n})" for reason, n in blocked.most_common(4))
-    if stage is Stage.PENDING_AT_HORIZON:
-        due = pending(m)
-        shown = ", ".join(f"{what} (due day {day:.1f})" for day, what in due[:3])
-        more = f" and {len(due) - 3} more" if len(due) > 3 else ""
-        return (f"The trigger fired on day {trig:.1f}, but at the horizon only {delivering:.0%} of the committed binding "
-                f"capacity was delivering (needs {need:.0%}) and decisions were still under way: {shown}{more}.")
-    return (f"The trigger fired on day {trig:.1f}, but only {delivering:.0%} of the committed binding capacity was "
-            f"delivering at the horizon (needs {need:.0%}), and nothing was left in train. "
-            f"Binding commitments that did not turn into support (state x support type): {top or 'none'}.")
-
-
-def _deciding_text(model, state, stype) -> tuple[str, float]:
-    for day, kind, args in model.scheduled():
-        if kind == "approval" and args[0] is state and args[1] == stype:
-            return f"{state.procedure(stype).replace('_', ' ')} procedure under way, decision due day {day:.1f}", day
-    if any(s is state and t == stype for s, t in model.waiting_for_eu):
-        return "waits for the EU sanctions package", math.nan
-    reason = state.reason.get(stype, "")
-    return (reason[len("willing; "):] if reason.startswith("willing; ") else reason) or "willing", math.nan
-
-
-def support_text(model, state, stype: str) -> str:
-    """Where one state's commitment of one support type ended, and why."""
-    status = state.status[stype]
-    proc = state.procedure(stype).replace("_", " ")
-    if status is SupportStatus.COMMITTED:
-        return "committed; never asked (its trigger did not fire or the consultation was still under way)"
-    if status is SupportStatus.DECIDING:
-        return "deciding: " + _deciding_text(model, state, stype)[0]
-    if status is SupportStatus.APPROVED:
-        due = next((d for d, k, a in model.scheduled() if k == "delivery" and a[0] is state and a[1] == stype), math.nan)
-        tail = "" if math.isnan(due) else f"; delivery starts day {due:.1f}"
-        return f"approved on day {state.approved_day[stype]:.1f} ({proc} procedure){tail}"
-    if status is SupportStatus.DELIVERING:
-        return (f"delivering since day {state.delivery_day[stype]:.1f} "
-                f"(approved day {state.approved_day[stype]:.1f}, {proc} procedure)")
-    if status is SupportStatus.DECLINED:
-        return f"declined: {state.reason[stype]}"
-    return "not committed"
-
-
-def state_header(model, state) -> str:
-    """Name, legal regime, joining threshold and conditions of one coalition state."""
-    p = state.profile
-    s = model.spec
-    parts = [f"{p.regime.replace('_', ' ')} regime"]
-    if s.cascade:
-        parts.append("acts first (threshold 0%)" if state.threshold <= 0 else f"joins once {state.threshold:.0%} of the coalition acts")
-    if p.us_conditional and s.honour_us_conditionality and not p.is_us:
-        parts.append("waits for the United States")
-    if p.is_us and s.us_role != "binding":
-        parts.append(f"US role {s.us_role}: its support does not count as binding")
-    if p.eu and s.eu_sanctions:
-        parts.append("EU member (sanctions by EU package)")
-    return f"{state.name} ({', '.join(parts)})"
-
-
 # telling -------------------------------------------------------------------------------------
-def _day(d: float) -> str:
-    return f"day {d:.1f}"
-
-
-def brief_story(story: list[tuple[float, str, str]]) -> list[tuple[float, str, str]]:
-    """The decisive events only: each trigger with the finding that fired it, and what followed."""
-    kept, last_finding = [], None
-    for event in story:
-        kind = event[1]
-        if kind == "finding":
-            last_finding = event
-        elif kind in DECISIVE_KINDS:
-            if kind == "trigger" and last_finding is not None and last_finding not in kept:
-                kept.append(last_finding)
-            kept.append(event)
-    return kept
-
-
 def render(told: Told, brief: bool = False, command: str | None = None) -> str:
     """The story, the coalition's decisions and the outcome, as text."""
     m, row = told.model, told.row
@@ -358,19 +144,19 @@ def render(told: Told, brief: bool = False, command: str | None = None) -> str:
                  + f"; commission rule {s.decision_rule.name}")
     lines.append(f"Horizon: {s.horizon:g} days after the ceasefire. Exploratory model: one run is one possible history "
                  "under the model's assumptions, not a forecast.")
-    events = brief_story(m.story) if brief else m.story
+    events = story(m, brief)
     lines += ["", "What happened" + (" (--brief: the trigger and what followed; the incidents are counted below)"
                                      if brief else "")]
     for day, kind, text in events:
-        lines.append(f"  {_day(day):>10}  {kind:<12} {text}")
+        lines.append(f"  {day_text(day):>10}  {kind:<12} {text}")
     if not events:
         lines.append("  nothing: no breach, no false alarm" if not brief else "  the trigger never fired")
 
     lines += ["", "The coalition's decisions"]
-    if not m.decided_types:
+    if not m.response.decided_types:
         lines.append("  No state was asked to decide: the trigger never fired.")
     else:
-        decided = [t for t in SUPPORT_TYPES if t in set(m.decided_types)]
+        decided = [t for t in SUPPORT_TYPES if t in set(m.response.decided_types)]
         for state in m.coalition:
             asked = [t for t in decided if state.status[t] is not SupportStatus.NOT_COMMITTED]
             lines.append(f"  {state_header(m, state)}")
@@ -385,21 +171,40 @@ def render(told: Told, brief: bool = False, command: str | None = None) -> str:
     lines += [
         "",
         "Outcome" + (f" (the row with run == {told.run} in runs.parquet)" if told.run is not None else ""),
-        f"  Breaches: {_n(row['n_breaches'], 'violation')} in {_n(row['n_incidents'], 'incident')}; seen by the "
+        f"  Breaches: {n_of(row['n_breaches'], 'violation')} in {n_of(row['n_incidents'], 'incident')}; seen by the "
         f"monitoring: {row['n_detected']}; reported by Ukraine: {row['n_reported_by_ukraine']}",
-        f"  Commission: {_n(m.n_referred_real, 'incident')} and {_n(row['n_false_alarms'], 'false alarm')} referred; "
+        f"  Commission: {n_of(m.n_referred_real, 'incident')} and {n_of(row['n_false_alarms'], 'false alarm')} referred; "
         f"{row['n_attributed']} attributed",
-        f"  Trigger: {'never fired' if math.isnan(trig) else 'fired on ' + _day(trig)} (rule: {_rule_text(m)})",
-        f"  Binding support activated: {'not within the horizon' if math.isnan(act) else _day(act)}",
+        f"  Trigger: {'never fired' if math.isnan(trig) else 'fired on ' + day_text(trig)} (rule: {rule_text(m)})",
+        f"  Binding support activated: {'not within the horizon' if math.isnan(act) else day_text(act)}",
         f"  States delivering support: {row['states_activated']} of {len(m.coalition)}; committed binding capacity "
-        f"delivering: {m.binding_share():.0%} (needs {s.activation_share:.0%})",
+        f"delivering: {m.response.binding_share():.0%} (needs {s.activation_share:.0%})",
         f"  Funnel stage: {stage.value} ({STAGE_MEANING[stage]})",
         f"  Why: {why(m)}",
     ]
     return "\n".join(lines)
 
 
-USAGE = f"""usage: {PROG} [OVERRIDES ...] [seed=N] [run=I | run_seed=S] [--brief]
+def write_events(model, path: str) -> None:
+    """The run's event table, written whole or not at all."""
+    import os
+    import tempfile
+
+    table = model.events
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        os.close(fd)
+        if path.endswith(".parquet"):
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise ConfigError("--events", f"cannot write {path!r}: {err.strerror or err}", "a writable file path") from None
+
+
+USAGE = f"""usage: {PROG} [OVERRIDES ...] [seed=N] [run=I | run_seed=S] [--brief] [--events FILE]
 
 Tell the story of one run: each breach, what the monitoring saw, what the commission found,
 which trigger rule fired, each state's decision and its reason, and the funnel stage.
@@ -411,6 +216,7 @@ Run I of root seed N (default run 0, seed from the config) is the row with run =
   run=I       which run of that root seed (default 0)
   run_seed=S  a run by its own seed (the `seed` column of runs.parquet)
   --brief     leave out incidents that the commission did not attribute
+  --events F  also write the run's events as a table to F (.csv or .parquet; columns: docs/architecture.md)
 """
 
 
@@ -425,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+    if req.events:
+        write_events(told.model, req.events)
     text = render(told, brief=req.brief, command=shlex.join(["guarantee-sim", "explain", *argv]))
     try:
         print(text)

@@ -6,22 +6,22 @@ The one timeline figure of the project: the report and the dashboard both draw i
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.present.narrative import REGIME_ORDER
 from guarantee_sim.present.style import LABEL, SMALL, TICK, TYPE_COLOURS, new_figure, pretty, wrapped_title
 
-# ------------------------------------------------------------------------------------
-REGIME_ORDER = ("executive", "notify_parliament", "parliamentary", "congressional")
-LANES = ("Breaches", "Monitoring", "Commission", "Trigger", "Approvals", "Deliveries")
-MARKS = {  # mark -> lane, marker, colour, filled, legend label
+LANES = ("Breaches", "Monitoring", "Commission", "Trigger", "Decisions", "Deliveries")
+MARKS = {  # mark -> lane, marker, colour, filled, legend label (None: drawn as a line, not a point)
     "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
-    "detected": ("Monitoring", "o", "#2166ac", True, "detected or reported"),
+    "detected": ("Monitoring", "o", "#2166ac", True, "detected by the monitoring"),
+    "reported_by_ukraine": ("Monitoring", "o", "#2166ac", False, "missed; reported by Ukraine"),
     "unreported": ("Monitoring", "x", "#888888", True, "unreported"),
     "referral": ("Commission", "|", "#555555", True, "referred to the commission"),
     "attributed": ("Commission", "s", "#b2182b", True, "finding: attributed"),
@@ -29,28 +29,33 @@ MARKS = {  # mark -> lane, marker, colour, filled, legend label
     "trigger": ("Trigger", "*", "#000000", True, "trigger fires"),
     "invocation": ("Trigger", "|", "#555555", True, None),
     "consultation": ("Trigger", "|", "#555555", True, "invocation, consultation"),
-    "approval": ("Approvals", "^", "#2e8b57", True, "national approval"),
-    "declined": ("Approvals", "v", "#d1495b", True, "declined or refused"),
+    "procedure": ("Decisions", ">", "#f0a202", True, "procedure starts or waits"),
+    "approval": ("Decisions", "^", "#2e8b57", True, "approved"),
+    "declined": ("Decisions", "v", "#d1495b", True, "declined or refused"),
     "delivery": ("Deliveries", "D", "#2e8b57", True, "delivery begins"),
+    "activation": (None, None, "#1b7837", True, "binding support activated"),
+    "horizon": (None, None, "#444444", True, None),
 }
 
 
-def story_mark(kind: str, text: str) -> str | None:
-    """The timeline mark of one story line (its kind; a few kinds split by what the text says)."""
-    if kind == "detection":
-        return "unreported" if "unreported" in text else "detected"
-    if kind == "finding":
-        return "not_attributed" if "cannot attribute" in text else "attributed"
-    if kind == "decision":
-        return "declined" if ("declines" in text or "refused" in text) else None
-    return kind if kind in MARKS else None
+def mark(event: Event) -> str:
+    """The timeline mark of one event: its kind, split where its reason or finding says more."""
+    k = event.kind
+    if k is EventKind.DETECTION:
+        return {Reason.SEEN: "detected", Reason.UKRAINE_REPORT: "reported_by_ukraine"}.get(event.reason, "unreported")
+    if k is EventKind.FINDING:
+        return "attributed" if event.attributed else "not_attributed"
+    if k is EventKind.DECISION:
+        return "declined" if event.reason in (Reason.NO_FOLLOW_THROUGH, Reason.UNSC_VETO, Reason.APPROVAL_REFUSED) else "procedure"
+    return k.value
 
 
 def plot_timeline(model, stored: dict | None = None, title: str | None = None, stamp: str | None = None) -> Figure:
-    """One narrated run: the chain's events on lanes, and the coalition cascade below — which
+    """One recorded run: the chain's events on lanes, and the coalition cascade below — which
     state approved and began delivering which support when, grouped by legal regime.
 
-    ``model`` is a ``GuaranteeModel`` run with ``narrate=True``; ``stored`` the run's row from
+    ``model`` is a ``GuaranteeModel`` run with ``record=True`` (also mid-run: the dashboard draws
+    it after each step, with a dashed line at the current day); ``stored`` the run's row from
     runs.parquet, to say whether the re-run reproduces it.
     """
     horizon = float(model.horizon)
@@ -77,29 +82,28 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
     lane_y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
     points: dict[str, tuple[list, list, list]] = {}
     activation = trigger = None
-    for day, kind, text in model.story:
-        if kind == "activation" and text.strip() == "binding support activated":
-            activation = day
-        if kind == "trigger" and trigger is None:
-            trigger = day
-        mark = story_mark(kind, text)
-        if mark is None:
+    for e in model.event_log:
+        m = mark(e)
+        if m == "activation" and e.support is None:
+            activation = e.day
+        if m == "trigger" and trigger is None:
+            trigger = e.day
+        if MARKS[m][0] is None:
             continue
         size = 22.0
-        if mark == "breach":
-            sev = re.search(r"severity (\d+(?:\.\d+)?)", text)
-            size = 6.0 + 12.0 * float(sev.group(1)) if sev else 20.0
-        if mark == "trigger":
+        if m == "breach":
+            size = 6.0 + 12.0 * float(e.severity)
+        if m == "trigger":
             size = 120.0
-        xs, ys, ss = points.setdefault(mark, ([], [], []))
-        xs.append(day)
-        ys.append(lane_y[MARKS[mark][0]])
+        xs, ys, ss = points.setdefault(m, ([], [], []))
+        xs.append(e.day)
+        ys.append(lane_y[MARKS[m][0]])
         ss.append(size)
     handles = []
-    for mark, (lane, marker, colour, filled, label) in MARKS.items():
-        if mark not in points:
+    for m, (lane, marker, colour, filled, label) in MARKS.items():
+        if m not in points:
             continue
-        xs, ys, ss = points[mark]
+        xs, ys, ss = points[m]
         style = {"color": colour} if marker in ("x", "|") else {"facecolors": colour if filled else "none", "edgecolors": colour}
         ax.scatter(xs, ys, s=ss, marker=marker, linewidths=1.1, alpha=0.8, zorder=3, **style)
         if label:
@@ -113,6 +117,8 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
             a.axvline(trigger, color="black", lw=1.0, ls="--", zorder=1)
         if activation is not None:
             a.axvline(activation, color="#1b7837", lw=2.0, zorder=1)
+        if model.running:  # mid-run (the dashboard): where the run has got to
+            a.axvline(model.day, color=MARKS["horizon"][2], lw=1.0, ls=":", zorder=1)
     ax.set_xlim(0, horizon)
     ax.set_xlabel("days since the ceasefire", fontsize=LABEL)
     ax.tick_params(axis="x", labelsize=TICK)

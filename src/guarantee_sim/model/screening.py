@@ -1,0 +1,111 @@
+"""Compiled runs: every planned incident and false alarm screened at day 0 in array passes.
+
+For a non-adaptive breach pattern nothing the coalition does changes what the violator does,
+so detection, reports, investigations and findings can be computed for the whole plan at
+once. Each incident reads the same stream positions as on the event-by-event path, so the
+numbers are the same; only the attributed findings that some trigger rule can use are fed to
+the engine, in the order the event path would see them (a test holds the two paths equal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from guarantee_sim.model.breaches import KINDS, BreachKind, BreachPlan
+from guarantee_sim.model.triggers import Finding
+
+
+class CompiledScreening:
+    """The screened plan of one run: the trigger feed, and the counters by the day they happen."""
+
+    def __init__(self, model, plan: BreachPlan, targets: np.ndarray):
+        n = len(plan)
+        days, counts = plan.day, plan.count
+        monitoring, commission, ukraine = model.monitoring, model.commission, model.ukraine
+        detected, n_detected, report_day = monitoring.observe_arrays(plan)
+        ua_day = ukraine.report_days(days, n)
+        referral = np.minimum(np.where(detected, report_day, np.inf), ua_day)
+        referred = np.flatnonzero(np.isfinite(referral))
+        evidence = commission.evidence_probabilities(plan.deniability[referred], detected[referred])
+        inv, _, attributed = commission.investigate_all(False, referred, evidence)
+        finding_day = referral[referred] + inv
+
+        alarms = monitoring.false_alarms(model.horizon)
+        fa_report = np.array([fa.report_day for fa in alarms])
+        fa_evidence = np.full(len(alarms), commission.false_alarm_evidence())
+        fa_inv, _, fa_attributed = commission.investigate_all(True, np.arange(len(alarms)), fa_evidence)
+        fa_finding_day = fa_report + fa_inv if len(alarms) else np.empty(0)
+
+        # what the counters count, by the day it happens; summed up to a day by sync()
+        self.tally = {
+            "days": days, "counts": counts, "kind": plan.kind,
+            "detected": np.where(detected, n_detected, 0), "ukraine": np.isfinite(ua_day),
+            "referred": referral[referred], "false_alarms": fa_report,
+            "findings": np.concatenate([finding_day, fa_finding_day]),
+            "attributed": np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]]),
+        }
+
+        # the first armed attack, and Ukraine's holding time then, from the damage of earlier incidents
+        attacks = np.flatnonzero(plan.kind == KINDS.index(BreachKind.ARMED_ATTACK))
+        self.offensive = None
+        if len(attacks):
+            first = int(attacks[0])
+            s = model.spec
+            before = plan.severity[:first]
+            damage = s.damage_per_severity * sum(before[before >= s.damage_min_severity].tolist())
+            self.offensive = (float(days[first]), ukraine.holding_time_at(float(days[first]), damage))
+
+        def useful(kinds, severity, force) -> np.ndarray:
+            return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in model.tiers])
+
+        real = referred[attributed]
+        keep = useful(plan.keys()[real], plan.severity[real], targets[real])
+        fa_hit = np.flatnonzero(fa_attributed)
+        fa_keep = np.zeros(0, bool)
+        if len(fa_hit):
+            fa_keep = useful(np.array([alarms[j].kind.key for j in fa_hit], dtype=object),
+                             np.array([alarms[j].severity for j in fa_hit]), np.zeros(len(fa_hit), bool))
+        day = np.concatenate([finding_day[attributed][keep], fa_finding_day[fa_hit[fa_keep]] if len(fa_hit) else []])
+        source = np.repeat([0, 1], [int(keep.sum()), int(fa_keep.sum())])  # 1: a false alarm
+        index = np.concatenate([real[keep], fa_hit[fa_keep]]).astype(np.int64)
+        order = np.lexsort((index, source, day))
+        self.feed = list(zip(day[order].tolist(), source[order].tolist(), index[order].tolist()))
+        self.pos = 0
+        self._plan, self._targets, self._alarms = plan, targets, alarms
+
+    def next_day(self) -> float:
+        return self.feed[self.pos][0] if self.pos < len(self.feed) else np.inf
+
+    def pop(self) -> tuple[float, Finding]:
+        """The next attributed finding, as the trigger sees it."""
+        day, is_false_alarm, i = self.feed[self.pos]
+        self.pos += 1
+        if is_false_alarm:
+            b, real, hit = self._alarms[i], None, False
+        else:
+            b = real = self._plan.breach(i)
+            hit = b.targets_force = bool(self._targets[i])
+        return day, Finding(day, b.day, b.kind, b.severity, True, bool(is_false_alarm), hit, real)
+
+    def stop(self) -> None:
+        """Later findings change no outcome (every tier has fired): the counts come from the tally."""
+        self.pos = len(self.feed)
+
+    def sync(self, model, day: float) -> None:
+        """Set the model's counters to their values at ``day``."""
+        t = self.tally
+        happened = t["days"] <= day
+        counts = t["counts"][happened]
+        model.n_incidents = int(np.count_nonzero(happened))
+        model.n_breaches = int(counts.sum())
+        model.n_detected = int(t["detected"][happened].sum())
+        model.n_reported_by_ukraine = int(counts[t["ukraine"][happened]].sum())
+        model.n_referred_real = int(np.count_nonzero(t["referred"] <= day))
+        model.n_false_alarms = int(np.count_nonzero(t["false_alarms"] <= day))
+        model.n_findings = int(np.count_nonzero(t["findings"] <= day))
+        model.n_attributed = int(np.count_nonzero(t["attributed"] <= day))
+        by_kind = np.bincount(t["kind"][happened], weights=counts, minlength=len(KINDS))
+        for kind, n in zip(KINDS, by_kind.tolist()):
+            model.breaches_by_kind[kind] = int(n)
+        if self.offensive is not None and self.offensive[0] <= day and model.ukraine.offensive_day is None:
+            model.ukraine.offensive_day, model.ukraine.holding_time = self.offensive
