@@ -23,9 +23,10 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
-def golden_rows() -> pd.DataFrame:
+def golden_rows(cells=None) -> pd.DataFrame:
     frames = []
-    for breach, trigger, design in itertools.product(options("breach"), options("trigger"), options("commitments")):
+    cells = cells or itertools.product(options("breach"), options("trigger"), options("commitments"))
+    for breach, trigger, design in cells:
         scenario = load_scenario((f"breach={breach}", f"trigger={trigger}", f"commitments={design}"))
         df = run_replications(scenario, RUNS, SEED)
         df.insert(0, "commitments", design)
@@ -35,10 +36,21 @@ def golden_rows() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# Definitions changed on purpose since the golden set was recorded (each documented in docs/model.md):
+# ``deterred`` of surge_offensive: the planned offensive that the force's reassurance called off
+# (it was always False). Later columns (max_escalation, resolve_belief) are not in the golden set.
+CHANGED = {"deterred": ["surge_offensive"]}
+
+
 def test_rows_equal_the_golden_set():
     expected = pd.read_parquet(GOLDEN)
-    got = golden_rows()
+    cells = expected[["breach", "trigger", "commitments"]].drop_duplicates()
+    got = golden_rows(list(cells.itertuples(index=False, name=None)))[list(expected.columns)]
     assert len(got) == len(expected) == 8 * 6 * 6 * RUNS
+    for column, breaches in CHANGED.items():
+        same = ~expected["breach"].isin(breaches)
+        pd.testing.assert_series_equal(got.loc[same, column], expected.loc[same, column])
+        got, expected = got.drop(columns=column), expected.drop(columns=column)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
 
 

@@ -196,6 +196,12 @@ class Violator(mesa.Agent):
     def __init__(self, model, pattern):
         super().__init__(model)
         self.pattern = pattern
+        self.strategic = pattern.classifier.get("strategic", False)
+
+    @property
+    def resolve_belief(self) -> float:
+        """The strategic violator's belief that binding military support would follow (NaN for scripted ones)."""
+        return self.pattern.belief if self.strategic else float("nan")
 
     def plan(self) -> BreachPlan:
         planned = self.pattern.plan()

@@ -399,7 +399,10 @@ class SurgeOffensive(BreachPattern):
         surge_start = rng.uniform(p.surge_start_low, p.surge_start_high)
         factor = rng.uniform(p.surge_factor_low, p.surge_factor_high)
         surge_days = round(rng.uniform(p.surge_days_low, p.surge_days_high))
-        launches = rng.random() < p.offensive_probability * self.hazard
+        u = rng.random()
+        launches = u < p.offensive_probability * self.hazard
+        # planned, but called off by the reassurance of the monitoring, the force and the commission
+        self.deterred = bool(u < p.offensive_probability) and not launches
         offensive_day = surge_start + surge_days
         days = np.arange(0, int(math.ceil(self.horizon)))
         means = np.where((days >= surge_start) & (days < offensive_day), p.daily_violations * factor, p.daily_violations)

@@ -9,9 +9,11 @@ and member whatever the rule, so a stricter rule can only remove findings, never
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binom
 
 from guarantee_sim.model.registry import Registry
 
@@ -31,6 +33,13 @@ class DecisionRule:
     def decide_many(votes: np.ndarray, lead_index: int, qualified_share: float) -> np.ndarray:
         raise NotImplementedError
 
+    @classmethod
+    def pass_probability(cls, p_agree: float, members: int, qualified_share: float) -> float:
+        """The chance the rule attributes when each member agrees with ``p_agree`` (what a violator
+        can work out from the statement). Rules without a closed form: 4,000 fixed draws."""
+        votes = np.random.default_rng(0).random((4000, members)) < p_agree
+        return float(np.mean(cls.decide_many(votes, 0, qualified_share)))
+
 
 @DECISION_RULES.register("consensus")
 class Consensus(DecisionRule):
@@ -39,6 +48,10 @@ class Consensus(DecisionRule):
     @staticmethod
     def decide_many(votes, lead_index, qualified_share):
         return votes.all(axis=1)
+
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        return p_agree**members
 
 
 @DECISION_RULES.register("unanimity")
@@ -54,6 +67,11 @@ class QualifiedMajority(DecisionRule):
     def decide_many(votes, lead_index, qualified_share):
         return np.count_nonzero(votes, axis=1) >= qualified_share * votes.shape[1] - 1e-9
 
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        need = math.ceil(qualified_share * members - 1e-9)
+        return float(binom.sf(need - 1, members, p_agree))
+
 
 @DECISION_RULES.register("simple_majority")
 class SimpleMajority(DecisionRule):
@@ -63,6 +81,10 @@ class SimpleMajority(DecisionRule):
     def decide_many(votes, lead_index, qualified_share):
         return np.count_nonzero(votes, axis=1) * 2 > votes.shape[1]
 
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        return float(binom.sf(members // 2, members, p_agree))
+
 
 @DECISION_RULES.register("lead_nation")
 class LeadNation(DecisionRule):
@@ -71,6 +93,10 @@ class LeadNation(DecisionRule):
     @staticmethod
     def decide_many(votes, lead_index, qualified_share):
         return votes[:, lead_index]
+
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        return p_agree
 
 
 @dataclass(slots=True)

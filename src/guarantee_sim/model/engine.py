@@ -27,6 +27,7 @@ from guarantee_sim.model.agents import CoalitionState, Ukraine, Violator, coalit
 from guarantee_sim.model.breaches import Breach, BreachKind
 from guarantee_sim.model.commission import Referral, SpecialCommission
 from guarantee_sim.model.coordination import CoordinationCell
+from guarantee_sim.model.deterrence import RUNG_OF_KIND
 from guarantee_sim.model.events import Event, EventKind, Reason, events_frame
 from guarantee_sim.model.force import MultinationalForce
 from guarantee_sim.model.monitoring import MonitoringMechanism
@@ -100,6 +101,8 @@ class GuaranteeModel(mesa.Model):
         self.coordination = CoordinationCell(s, self.streams)
         self.tiers = [tier.rule.fresh() for tier in s.tiers]
         self.response = CoalitionResponse(self)
+        if self.violator.strategic:
+            pattern.read_design(self)
 
         # outcomes
         self.n_breaches = 0
@@ -200,6 +203,8 @@ class GuaranteeModel(mesa.Model):
         if self.compiled:
             self.screening = CompiledScreening(self, plan, targets)
             return
+        if self.violator.strategic:
+            self._next_decision(0.0)
         planned = list(plan)
         for b, hit in zip(planned, targets.tolist()):
             b.targets_force = hit
@@ -210,6 +215,25 @@ class GuaranteeModel(mesa.Model):
         for fa in self.monitoring.false_alarms(self.horizon):
             ref = Referral(fa.report_day, fa, True, True, fa.index)
             self.schedule(fa.report_day, "referral", self._on_referral, ref)
+
+    def _next_decision(self, after: float) -> None:
+        day = self.violator.pattern.next_decision(after)
+        if day is not None:
+            self.schedule(day, "violator", self._on_violator_decides)
+
+    def _on_violator_decides(self, day: float) -> None:
+        """The strategic violator weighs the ladder; what it chooses happens now."""
+        pattern = self.violator.pattern
+        breach = pattern.decide(day)
+        if self.recording:
+            self.record(Event(day, EventKind.CHOICE, count=pattern.rung, share=pattern.belief,
+                              due=pattern.investigation))
+        if breach is not None:
+            breach.index = self._next_index
+            self._next_index += 1
+            breach.targets_force = self.force.is_targeted(breach)
+            self._on_breach(day, breach, None)
+        self._next_decision(day)
 
     def _on_breach(self, day: float, breach: Breach, obs) -> None:
         happens, nxt = self.violator.act(breach)
@@ -369,6 +393,8 @@ class GuaranteeModel(mesa.Model):
             support_in_time=(None if offensive is None else bool(military <= offensive + self.ukraine.holding_time)),
             false_activation=bool(activated and any(self.trigger_false_alarm.values())),
             deterred=bool(self.violator.pattern.deterred),
+            max_escalation=max((RUNG_OF_KIND[k] for k, n in self.breaches_by_kind.items() if n), default=0),
+            resolve_belief=self.violator.resolve_belief,
             offensive_day=nan if offensive is None else offensive,
             holding_time=nan if self.ukraine.holding_time is None else self.ukraine.holding_time,
             force_deployed=self.force.deployed,

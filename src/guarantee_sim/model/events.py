@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 class EventKind(enum.Enum):
     """What happened. The order is the chain from breach to activation."""
 
+    CHOICE = "choice"  # the strategic violator chooses a rung (``count``) with its resolve belief (``share``)
     BREACH = "breach"  # an incident happens (one violation, or one kind's violations of one day)
     DETECTION = "detection"  # what became of it: seen by the monitoring, reported by Ukraine, or neither
     REFERRAL = "referral"  # an incident (or a false alarm) reaches the special commission

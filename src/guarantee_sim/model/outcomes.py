@@ -37,5 +37,5 @@ COLUMNS = (
     + [f"activation_day_{t}" for t in SUPPORT_TYPES]
     + [f"trigger_day_{t}" for t in SUPPORT_TYPES]
     + ["states_activated", "capacity_share", "support_in_time", "false_activation", "deterred"]
-    + ["offensive_day", "holding_time", "force_deployed"]
+    + ["offensive_day", "holding_time", "force_deployed", "max_escalation", "resolve_belief"]
 )

@@ -69,8 +69,10 @@ class CoalitionResponse:
                         self.waiting_for_eu.append((state, t))
                     else:
                         heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
-                elif m.recording and state.status[t] is SupportStatus.DECLINED:
-                    m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
+                elif state.status[t] is SupportStatus.DECLINED:
+                    self._seen(state, t, False)
+                    if m.recording:
+                        m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
             u = m.streams.uniforms("eu_package")
@@ -123,6 +125,13 @@ class CoalitionResponse:
                                        share=share))
                     self._together("approval", day + delay, t, (state, ok), self._on_approvals)
 
+    def _seen(self, state: CoalitionState, stype: str, approved: bool) -> None:
+        """The violator watches binding military decisions (each weighted by its share of the capacity)."""
+        if stype == "military" and self.model.violator.strategic and state.binding(stype):
+            total = self.committed_binding["military"]
+            if total > 0:
+                self.model.violator.pattern.observe_response(approved, state.profile.capacity[stype] / total)
+
     # approvals and deliveries -------------------------------------------------------------------
     def _together(self, kind: str, day: float, stype: str, item, handler: Callable) -> None:
         """Approvals (deliveries) of one support type that fall due on the same day are one event.
@@ -146,6 +155,7 @@ class CoalitionResponse:
                 approved = True
                 continue
             state.decline(stype, Reason.APPROVAL_REFUSED)
+            self._seen(state, stype, False)
             if self.model.recording:
                 self.model.record(Event(day, DECISION, Reason.APPROVAL_REFUSED, state=state.name, support=stype,
                                         procedure=state.procedure(stype)))
@@ -154,6 +164,7 @@ class CoalitionResponse:
 
     def _approve(self, day: float, state: CoalitionState, stype: str) -> None:
         state.approve(stype, day)
+        self._seen(state, stype, True)
         if state is self.us:
             self.us_acting = True
         self.approved_capacity[stype] += state.profile.capacity[stype]

@@ -1,0 +1,153 @@
+"""Deterrence: the strategic violator's stylised facts, its learning, and its analytic reduction.
+
+Each fact is a paired difference on common seeds (run i of both scenarios shares its seed, so
+the violator's motivation is the same) with a 95% BCa bootstrap interval that must exclude 0;
+a companion check switches the mechanism off and shows the same test would then fail.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.runs.runner import run_replications, run_seeds
+from guarantee_sim.runs.sweep import paired_difference
+from guarantee_sim.scenario.compose import load_scenario
+
+RUNS, SEED = 1500, 2026
+
+
+def rows(*overrides, runs=RUNS):
+    return run_replications(load_scenario(("breach=strategic", *overrides)), runs, SEED)
+
+
+def attacked(df):
+    return df["offensive_day"].notna().astype(float)
+
+
+def higher(a, b, column=attacked) -> dict:
+    """a's measure minus b's, paired run by run, with its 95% interval."""
+    return paired_difference(column(a), column(b), seed=1)
+
+
+@pytest.fixture(scope="module")
+def designs():
+    return {d: rows(f"commitments={d}") for d in ("budapest_like", "paris_2026", "article5_like")}
+
+
+def test_an_empty_guarantee_invites_more_attacks_than_paris_and_paris_more_than_article5(designs):
+    d1 = higher(designs["budapest_like"], designs["paris_2026"])
+    d2 = higher(designs["paris_2026"], designs["article5_like"])
+    assert d1["low"] > 0, d1
+    assert d2["low"] > 0, d2
+
+
+def test_companion_with_a_costless_response_the_designs_do_not_differ():
+    """If the coalition's response cost the violator nothing, no design could deter: the
+    ordering test above would fail (the difference is exactly 0)."""
+    a = rows("commitments=budapest_like", "breach.params.cost_scale=0", "breach.params.tripwire=0", runs=300)
+    b = rows("commitments=paris_2026", "breach.params.cost_scale=0", "breach.params.tripwire=0", runs=300)
+    d = higher(a, b)
+    assert d["low"] <= 0 <= d["high"], d
+
+
+def test_removing_the_multinational_force_raises_the_chance_of_attack(designs):
+    d = higher(rows("force.deployed=false"), designs["paris_2026"])
+    assert d["low"] > 0, d
+
+
+def test_companion_a_force_that_is_no_trip_wire_changes_nothing():
+    d = higher(rows("force.deployed=false", "breach.params.tripwire=0", runs=300),
+               rows("breach.params.tripwire=0", runs=300))
+    assert d["low"] <= 0 <= d["high"], d
+
+
+def test_binding_military_support_deters(designs):
+    d = higher(designs["budapest_like"], rows("commitments=budapest_like", "commitments.types.military.binding=true"))
+    assert d["low"] > 0, d
+
+
+def test_more_reliable_military_support_deters(designs):
+    d = higher(designs["paris_2026"], rows("commitments.types.military.follow_through=0.75"))
+    assert d["low"] > 0, d
+
+
+NEVER = ("commission.attribution_probability=0",)  # inconclusive evidence almost never passes the rule
+
+
+def belief(df):
+    return df["resolve_belief"]
+
+
+def escalation(df):
+    return df["max_escalation"].astype(float)
+
+
+def test_unanswered_probes_lower_the_belief_and_the_violator_climbs_higher(designs):
+    never = rows(*NEVER)
+    d_belief = higher(never, designs["paris_2026"], belief)
+    d_rung = higher(never, designs["paris_2026"], escalation)
+    assert d_belief["high"] < 0, d_belief
+    assert d_rung["low"] > 0, d_rung
+    prior = rows(*NEVER, "breach.params.learning_rate=0", runs=300)["resolve_belief"]
+    assert never["resolve_belief"].mean() < prior.mean()  # it fell from where it started
+
+
+def test_companion_without_learning_unanswered_probes_change_nothing():
+    d = higher(rows(*NEVER, "breach.params.learning_rate=0", runs=300),
+               rows("breach.params.learning_rate=0", runs=300), belief)
+    assert d["low"] <= 0 <= d["high"], d
+
+
+def deterred(df):
+    return df["deterred"].astype(float)
+
+
+def test_a_fast_commission_makes_the_violator_stand_down_more_often_than_a_slow_one():
+    fast = rows("commission.investigation_time={dist: gamma, mean: 3, shape: 4}")
+    slow = rows("commission.investigation_time={dist: gamma, mean: 40, shape: 4}")
+    d = higher(fast, slow, deterred)
+    assert d["low"] > 0, d
+
+
+def test_deterred_means_motivated_and_no_attack(designs):
+    df = designs["paris_2026"]
+    assert not (df["deterred"] & df["offensive_day"].notna()).any()
+    assert 0.05 < df["deterred"].mean() < 0.95
+
+
+def test_with_a_fixed_belief_the_offensive_hazard_is_constant_and_its_days_exponential():
+    """Learning off, one motivation for all runs: every decision point launches the offensive
+    with the same probability, so offensive days are exponential (truncated at the horizon)."""
+    fixed = ("breach=strategic", "breach.params.fixed_belief=0.3", "breach.params.motivation_sd=0",
+             "breach.params.gain_offensive=0.9")
+    scenario = load_scenario(fixed)
+    model = GuaranteeModel(scenario, seed=1, collect=False)
+    pattern = model.violator.pattern
+    u = pattern.utilities()
+    w = np.exp(pattern.params.rationality * (u - u.max()))
+    rate = (w[-1] / w.sum()) / pattern.params.decision_interval
+    df = run_replications(scenario, 3000, 5)
+    days = df["offensive_day"].dropna().to_numpy()
+    h = scenario.horizon
+
+    def cdf(x, r=rate):
+        return (1 - np.exp(-r * x)) / (1 - math.exp(-r * h))
+
+    assert stats.kstest(days, cdf).pvalue > 0.01
+    assert stats.kstest(days, lambda x: cdf(x, 1.5 * rate)).pvalue < 0.01  # a wrong rate is rejected
+    ci = stats.binomtest(len(days), len(df)).proportion_ci(0.99)
+    assert ci.low <= 1 - math.exp(-rate * h) <= ci.high
+
+
+def test_the_belief_over_time_is_in_the_event_record():
+    model = GuaranteeModel(load_scenario(("breach=strategic",)), seed=run_seeds(3, 1)[0], collect=False, record=True)
+    row = model.run()
+    choices = model.events[model.events["kind"] == "choice"]
+    assert len(choices) > 5
+    assert choices["count"].between(0, 4).all() and choices["share"].between(0, 1).all()
+    assert choices["share"].nunique() > 1  # it learns as the run goes
+    assert row["resolve_belief"] == model.violator.resolve_belief
+    assert choices["count"].max() == row["max_escalation"]  # its incidents are its choices
