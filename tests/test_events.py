@@ -15,6 +15,7 @@ from guarantee_sim.scenario.compose import load_scenario
 
 SRC = Path(__file__).parents[1] / "src" / "guarantee_sim"
 SAMPLE = {  # one event of each kind, with the fields its kind needs
+    EventKind.CHOICE: Event(0.5, EventKind.CHOICE, count=2, share=0.3, due=14.0),
     EventKind.BREACH: Event(1.0, EventKind.BREACH, incident=0, breach="artillery", count=3, severity=2.0, targets_force=False),
     EventKind.DETECTION: Event(1.0, EventKind.DETECTION, Reason.SEEN, incident=0, breach="artillery", count=3, seen=2, due=2.0),
     EventKind.REFERRAL: Event(2.0, EventKind.REFERRAL, incident=0, breach="artillery", breach_day=1.0, false_alarm=False,

@@ -29,7 +29,6 @@ from guarantee_sim.model.registry import param
 
 # the escalation ladder: rung -> the incident it is (rung 0, complying, is none)
 LADDER = (None, BreachKind.HYBRID, BreachKind.DRONE_MISSILE, BreachKind.GROUND_INCURSION, BreachKind.ARMED_ATTACK)
-RUNG_NAMES = ("comply", "deniable probe", "overt limited strike", "incursion", "full offensive")
 # how high on the ladder an incident of each kind stands (for every violator, scripted or not)
 RUNG_OF_KIND = {
     BreachKind.SMALL_ARMS: 1, BreachKind.HYBRID: 1, BreachKind.ARTILLERY: 2, BreachKind.DRONE_MISSILE: 2,

@@ -24,6 +24,7 @@ BREACH_WORDS = {
     "ground_incursion": "ground incursion",
     "armed_attack": "armed attack (major offensive)",
 }
+RUNG_WORDS = ("to comply", "a deniable probe", "an overt limited strike", "an incursion", "a full offensive")
 STAGE_LABELS = {
     "activated": "activated",
     "pending_at_horizon": "pending at the horizon",
@@ -143,7 +144,14 @@ def _horizon(e: Event, model) -> str:
     return "the horizon: nothing left in train"
 
 
+def _choice(e: Event, model) -> str:
+    return (f"the violator weighs the ladder and chooses {RUNG_WORDS[e.count]} (it believes binding military support "
+            f"would follow an offensive with probability {e.share:.0%}; it expects the commission to take "
+            f"~{e.due:.0f} days)")
+
+
 SENTENCES = {
+    EventKind.CHOICE: _choice,
     EventKind.BREACH: lambda e, m: f"breach: {_incident(e)}, severity {e.severity:.1f}",
     EventKind.DETECTION: _detection,
     EventKind.REFERRAL: _referral,

@@ -17,8 +17,9 @@ from guarantee_sim.model.triggers import SUPPORT_TYPES
 from guarantee_sim.present.narrative import REGIME_ORDER
 from guarantee_sim.present.style import LABEL, SMALL, TICK, TYPE_COLOURS, new_figure, pretty, wrapped_title
 
-LANES = ("Breaches", "Monitoring", "Commission", "Trigger", "Decisions", "Deliveries")
+LANES = ("Violator", "Breaches", "Monitoring", "Commission", "Trigger", "Decisions", "Deliveries")
 MARKS = {  # mark -> lane, marker, colour, filled, legend label (None: drawn as a line, not a point)
+    "choice": ("Violator", "d", "#7f3b08", False, "violator's decision (size: rung)"),
     "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
     "detected": ("Monitoring", "o", "#2166ac", True, "detected by the monitoring"),
     "reported_by_ukraine": ("Monitoring", "o", "#2166ac", False, "missed; reported by Ukraine"),
@@ -73,7 +74,7 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
     days = [d for a in coalition for d in (*a.approved_day.values(), *a.delivery_day.values())]
     if not days:  # nobody approved anything: no cascade to draw, one line says so
         rows = []
-    top_h, row_h = 2.5, 0.17
+    top_h, row_h = 0.42 * len(LANES), 0.17
     cascade_h = row_h * len(rows) if rows else 0.5
     fig, sf = new_figure(9.0, 2.3 + top_h + cascade_h, stamp)
     ax, cx = sf.subplots(2, 1, height_ratios=[top_h, cascade_h])
@@ -93,6 +94,8 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
         size = 22.0
         if m == "breach":
             size = 6.0 + 12.0 * float(e.severity)
+        if m == "choice":
+            size = 6.0 + 12.0 * e.count
         if m == "trigger":
             size = 120.0
         xs, ys, ss = points.setdefault(m, ([], [], []))
