@@ -91,7 +91,10 @@ def test_rule_in_plain_language():
 
 def model_sample(seed, n=512, replicates=16):
     """An LHS sample of the analytic case's levers; design and run seeds from root ``seed``."""
-    from guarantee_sim.analysis.sensitivity import Evaluator, check_study, compose_study, evaluate, sample_design, seed_blocks
+    from guarantee_sim.analysis.sensitivity.cli import compose_study
+    from guarantee_sim.analysis.sensitivity.evaluate import Evaluator, evaluate, seed_blocks
+    from guarantee_sim.analysis.sensitivity.sampling import sample_design
+    from guarantee_sim.analysis.sensitivity.study import check_study
 
     config = OmegaConf.to_container(compose_study(("experiment=sensitivity_analytic", f"seed={seed}")), resolve=True)
     base, levers = check_study(config)

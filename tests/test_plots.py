@@ -11,7 +11,7 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from guarantee_sim.present import plots, style, timeline
+from guarantee_sim.present import plots, style, survival_figures, sweep_figures, timeline
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.scenario.build import build_scenario
@@ -65,7 +65,7 @@ def test_lever_columns_are_those_of_the_sweep(sweep):
 
 def test_heatmap_cells_show_the_summary_estimate_and_wilson_interval(sweep):
     summary, _, _ = sweep
-    fig = plots.plot_heatmap(summary, "breach", "trigger", order={"breach": ["sporadic", "hybrid"]}, horizon=365, stamp=STAMP)
+    fig = sweep_figures.plot_heatmap(summary, "breach", "trigger", order={"breach": ["sporadic", "hybrid"]}, horizon=365, stamp=STAMP)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["sporadic", "hybrid"]
     shown = {t.get_text() for t in ax.texts}
@@ -86,16 +86,16 @@ def test_other_levers_become_panels_and_two_cells_are_never_drawn_as_one(sweep):
     other = summary.assign(cell=summary["cell"] + ",design=b")
     both = pd.concat([summary, other], ignore_index=True)
     both.insert(3, "design", ["a"] * len(summary) + ["b"] * len(other))
-    fig = plots.plot_heatmap(both, "breach", "trigger", horizon=365)
+    fig = sweep_figures.plot_heatmap(both, "breach", "trigger", horizon=365)
     titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
     assert titles == ["design=a", "design=b"]
     with pytest.raises(ValueError, match="several cells share"):
-        plots.plot_heatmap(both, "breach", "trigger", facet=[])
+        sweep_figures.plot_heatmap(both, "breach", "trigger", facet=[])
 
 
 def test_bars_stand_at_the_estimates_with_wilson_whiskers(sweep):
     summary, _, _ = sweep
-    fig = plots.plot_bars(summary, "breach", hue="trigger", horizon=365, stamp=STAMP)
+    fig = sweep_figures.plot_bars(summary, "breach", hue="trigger", horizon=365, stamp=STAMP)
     ax = fig.axes[0]
     heights = sorted(round(p.get_height(), 9) for p in ax.patches)
     assert heights == sorted(round(v, 9) for v in summary["activation_probability"])
@@ -110,7 +110,7 @@ def test_bars_stand_at_the_estimates_with_wilson_whiskers(sweep):
 def test_kaplan_meier_curve_ends_at_the_activated_share_and_crosses_half_at_the_median(sweep):
     _, runs, _ = sweep
     for cell, r in runs.groupby("cell"):
-        k = plots.km_curve(r["activation_day"], 365)
+        k = survival_figures.km_curve(r["activation_day"], 365)
         assert k["share"].iloc[-1] == pytest.approx(r["activated"].mean())
         assert (k["low"] <= k["share"] + 1e-12).all() and (k["share"] <= k["high"] + 1e-12).all()
         median = km_median(r["activation_day"], 365)[0]
@@ -122,16 +122,16 @@ def test_logrank_p_value(sweep):
     _, runs, _ = sweep
     a = runs.loc[runs["cell"] == "breach=sporadic,trigger=any_attributed", "activation_day"]
     b = runs.loc[runs["cell"] == "breach=hybrid,trigger=any_attributed", "activation_day"]
-    expected = sps.logrank(plots.censored(a, 365), plots.censored(b, 365)).pvalue
-    assert plots.logrank_p(a, b, 365) == pytest.approx(expected)
-    assert plots.logrank_p(a, a, 365) == pytest.approx(1.0)
-    assert math.isnan(plots.logrank_p([np.nan] * 5, [np.nan] * 5, 365))
+    expected = sps.logrank(survival_figures.censored(a, 365), survival_figures.censored(b, 365)).pvalue
+    assert survival_figures.logrank_p(a, b, 365) == pytest.approx(expected)
+    assert survival_figures.logrank_p(a, a, 365) == pytest.approx(1.0)
+    assert math.isnan(survival_figures.logrank_p([np.nan] * 5, [np.nan] * 5, 365))
 
 
 def test_kaplan_meier_figure_names_medians_and_the_pair(sweep):
     _, runs, _ = sweep
     cells = [f"breach={b},trigger={t}" for b, t in CELLS]
-    fig = plots.plot_km(runs, cells, 365, pair=(cells[2], cells[0]), stamp=STAMP)
+    fig = survival_figures.plot_km(runs, cells, 365, pair=(cells[2], cells[0]), stamp=STAMP)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "days since the ceasefire" and ax.get_xlim() == (0, 365)
     legend = [t.get_text() for t in legend_of(fig).get_texts()]
@@ -143,7 +143,7 @@ def test_kaplan_meier_figure_names_medians_and_the_pair(sweep):
 
 def test_funnel_segments_are_the_summary_shares(sweep):
     summary, _, _ = sweep
-    fig = plots.plot_funnel(summary, stamp=STAMP)
+    fig = sweep_figures.plot_funnel(summary, stamp=STAMP)
     ax = fig.axes[0]
     widths = np.array([p.get_width() for p in ax.patches]).reshape(len(style.FUNNEL_ORDER), len(summary))
     for i, stage in enumerate(style.FUNNEL_ORDER):
@@ -155,13 +155,13 @@ def test_funnel_segments_are_the_summary_shares(sweep):
 
 def test_support_type_numbers_equal_the_sweep_summary(sweep):
     summary, runs, _ = sweep
-    table = plots.support_type_table(runs, list(summary["cell"]), 365)
+    table = survival_figures.support_type_table(runs, list(summary["cell"]), 365)
     for _, r in summary.iterrows():
         for t in SUPPORT_TYPES:
             row = table[(table["cell"] == r["cell"]) & (table["support_type"] == t)].iloc[0]
             assert row["activation_probability"] == pytest.approx(r[f"activation_probability_{t}"])
             assert row["median_days"] == pytest.approx(r[f"median_days_{t}"], nan_ok=True)
-    fig = plots.plot_support_types(runs, list(summary["cell"]), 365, stamp=STAMP)
+    fig = survival_figures.plot_support_types(runs, list(summary["cell"]), 365, stamp=STAMP)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(SUPPORT_TYPES)
     assert "days" in fig.axes[1].get_xlabel()
     readable(fig)
@@ -172,7 +172,7 @@ def test_paired_figure_marks_each_difference(sweep):
     rows = summary[summary["paired_difference"].notna()]
     pairs = pd.DataFrame({"a": rows["cell"], "b": rows["baseline_cell"], "estimate": rows["paired_difference"],
                           "low": rows["paired_low"], "high": rows["paired_high"], "n": rows["runs"]})
-    fig = plots.plot_paired(pairs, stamp=STAMP)
+    fig = survival_figures.plot_paired(pairs, stamp=STAMP)
     ax = fig.axes[0]
     xs = sorted(line.get_xdata()[0] for line in ax.lines if line.get_marker() == "o")
     assert xs == pytest.approx(sorted(rows["paired_difference"]))
@@ -185,7 +185,7 @@ def test_timeline_of_a_rerun_says_whether_it_reproduces_the_stored_row(sweep):
     cell = "breach=sporadic,trigger=any_attributed"
     row = runs[(runs["cell"] == cell) & runs["activated"]].iloc[0]
     model = GuaranteeModel(build_scenario(OmegaConf.load(root / cell / "config.yaml")), seed=int(row["seed"]),
-                           collect=False, narrate=True)
+                           collect=False, record=True)
     model.run()
     fig = timeline.plot_timeline(model, stored=row.to_dict(), title="run", stamp=STAMP)
     assert "re-run matches the stored row" in texts_with(fig, "re-run")

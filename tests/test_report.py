@@ -14,8 +14,19 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 
 import guarantee_sim
-from guarantee_sim.present import plots, style
-from guarantee_sim.present import report
+from guarantee_sim.analysis.sensitivity.cli import compose_study
+from guarantee_sim.analysis.sensitivity.result import RESULT
+from guarantee_sim.analysis.sensitivity.study import run_study
+from guarantee_sim.analysis.sensitivity.write import write_study
+from guarantee_sim.present import style, sweep_figures
+from guarantee_sim.present.report.cli import main as report_main
+from guarantee_sim.present.report.cli import parser
+from guarantee_sim.present.report.figures import build_figures, paired_table
+from guarantee_sim.present.report.load import RESULTS, load
+from guarantee_sim.present.report.plan import plan as make_plan
+from guarantee_sim.present.report.plan import resolve_cell
+from guarantee_sim.present.report.study import study_figures
+from guarantee_sim.present.report.write import write_report
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.runs.store import CellPlan, run_cell
@@ -42,10 +53,10 @@ def workspace(tmp_path_factory):
 def built(workspace):
     """The report of the small sweep with the default options: its figures, and the folder written."""
     folder = workspace / "results" / "small"
-    res = report.load([folder])
-    p = report.plan(res, report.parser().parse_args([str(folder)]))
-    figs, tables = report.build_figures(res, p)
-    report.write_report(res, p, (figs, tables))
+    res = load([folder])
+    p = make_plan(res, parser().parse_args([str(folder)]))
+    figs, tables = build_figures(res, p)
+    write_report(res, p, (figs, tables))
     return figs, p.out
 
 
@@ -190,11 +201,11 @@ def test_paired_comparison_with_a_cells_baseline_equals_the_sweeps_own(workspace
     summary = pd.read_csv(folder / "sweep_summary.csv").set_index("cell")
     a, b = "breach=hybrid,trigger=armed_attack", "breach=sporadic,trigger=armed_attack"
     assert summary.loc[a, "baseline_cell"] == b
-    res = report.load([folder])
-    args = report.parser().parse_args([str(folder), "--pair", "breach=hybrid,trigger=armed_attack", "breach=sporadic"])
-    p = report.plan(res, args)
+    res = load([folder])
+    args = parser().parse_args([str(folder), "--pair", "breach=hybrid,trigger=armed_attack", "breach=sporadic"])
+    p = make_plan(res, args)
     assert p.pairs == [(a, b)]
-    t = report.paired_table(res, p.pairs, p.seed).iloc[0]
+    t = paired_table(res, p.pairs, p.seed).iloc[0]
     assert (t.estimate, t.low, t.high) == (summary.loc[a, "paired_difference"], summary.loc[a, "paired_low"],
                                            summary.loc[a, "paired_high"])
     assert t.n == 80 and t.p_a == pytest.approx(summary.loc[a, "activation_probability"])
@@ -231,21 +242,20 @@ def test_figures_carry_the_stamp_and_are_readable(workspace, built):
 
 def test_cells_named_by_some_of_their_levers_and_reference_values(workspace):
     folder = workspace / "results" / "small"
-    res = report.load([folder])
+    res = load([folder])
     assert res.reference() == {"breach": "sporadic", "trigger": "any_attributed"}  # the values listed first
-    assert report.resolve_cell(res, "breach=hybrid", "--pair") == "breach=hybrid,trigger=any_attributed"
-    p = report.plan(res, report.parser().parse_args([str(folder), "--at", "trigger=armed_attack", "--run",
-                                                     "breach=hybrid:5"]))
+    assert resolve_cell(res, "breach=hybrid", "--pair") == "breach=hybrid,trigger=any_attributed"
+    p = make_plan(res, parser().parse_args([str(folder), "--at", "trigger=armed_attack", "--run", "breach=hybrid:5"]))
     assert p.run == ("breach=hybrid,trigger=armed_attack", 5)
     assert p.pairs[0][1] == p.scenarios[0]
 
 
 def test_defaults_and_choices_of_the_figures(workspace):
     folder = workspace / "results" / "small"
-    res = report.load([folder])
+    res = load([folder])
 
     def plan(*options):
-        return report.plan(res, report.parser().parse_args([str(folder), *options]))
+        return make_plan(res, parser().parse_args([str(folder), *options]))
 
     p = plan()
     assert (p.heat, p.bars, p.hue) == (("breach", "trigger"), "breach", "trigger")
@@ -255,7 +265,7 @@ def test_defaults_and_choices_of_the_figures(workspace):
     assert cell == p.scenarios[0] and bool(res.runs.query("cell == @cell and run == @run")["activated"].iloc[0])
     assert (plan("--bars", "trigger").hue, plan("--bars", "trigger", "none").hue) == ("breach", None)
     assert plan("--levers", "trigger", "breach").heat == ("trigger", "breach")
-    fig = plots.plot_bars(res.summary, "cell")
+    fig = sweep_figures.plot_bars(res.summary, "cell")
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 1 and len(fig.axes[0].patches) == 4
 
 
@@ -279,7 +289,7 @@ def test_bad_input_one_line_exit_2_nothing_written(workspace, made, argv, key, a
     before = sorted(p.relative_to(workspace) for p in workspace.rglob("*"))
     stamp_before = {p: p.stat().st_mtime_ns for p in made.rglob("*")}
     with pytest.raises(SystemExit) as info:
-        report.main(argv(workspace))
+        report_main(argv(workspace))
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
@@ -305,10 +315,10 @@ def test_two_sweeps_side_by_side(workspace, capsys):
     store_sweep(european, [{"breach": b, "trigger": t, "monitoring": "european_only"}
                            for b in ("sporadic", "hybrid") for t in ("any_attributed", "armed_attack")], runs=40)
     out = workspace / "compare"
-    res = report.load([small, european])
-    p = report.plan(res, report.parser().parse_args([str(small), str(european), "--out", str(out)]))
-    figs, tables = report.build_figures(res, p)
-    report.write_report(res, p, (figs, tables))
+    res = load([small, european])
+    p = make_plan(res, parser().parse_args([str(small), str(european), "--out", str(out)]))
+    figs, tables = build_figures(res, p)
+    write_report(res, p, (figs, tables))
     plan = p
     assert "monitoring" in res.varying and len(res.summary) == 8
     assert set(res.summary.loc[res.summary["cell"].str.contains("european"), "monitoring"]) == {"european_only"}
@@ -327,12 +337,12 @@ def test_two_sweeps_side_by_side(workspace, capsys):
     heat = figs[0].figure
     assert [ax.get_title() for ax in heat.axes if ax.get_images()] == ["monitoring=us_led", "monitoring=european_only"]
     # a pair across the two folders: the same root seed, so the same run seeds, paired run by run
-    pt = report.paired_table(res, [("breach=hybrid,monitoring=european_only,trigger=any_attributed",
-                                    "breach=hybrid,trigger=any_attributed")], None)
+    pt = paired_table(res, [("breach=hybrid,monitoring=european_only,trigger=any_attributed",
+                             "breach=hybrid,trigger=any_attributed")], None)
     assert pt.iloc[0]["n"] == 40
     # the same sweep twice: the folder's name becomes a lever, so no two cells are drawn as one
-    twice = report.load([small, small])
-    assert report.RESULTS in twice.levers and len(twice.summary) == 8
+    twice = load([small, small])
+    assert RESULTS in twice.levers and len(twice.summary) == 8
     assert plan.bars == "monitoring" and plan.pairs == [("breach=sporadic,monitoring=european_only,trigger=any_attributed",
                                                    "breach=sporadic,trigger=any_attributed")]
     for f in figs:
@@ -342,7 +352,7 @@ def test_two_sweeps_side_by_side(workspace, capsys):
 def test_single_run_folder(workspace, capsys):
     cli(workspace, "breach=hybrid", "runs=40", "seed=3", "hydra.run.dir=results/runs/one")
     folder = workspace / "results" / "runs" / "one"
-    report.main([str(folder)])
+    report_main([str(folder)])
     page = parsed(folder / "report.html")
     assert [f["kind"] for f in page.figures] == ["bars", "km", "funnel", "support_types", "timeline"]
     html = (folder / "report.html").read_text()
@@ -355,14 +365,12 @@ def test_single_run_folder(workspace, capsys):
 
 
 def test_sensitivity_study_section(workspace, capsys):
-    import guarantee_sim.analysis.sensitivity as gs
-
-    config = OmegaConf.to_container(gs.compose_study(("experiment=sensitivity_analytic", "study.n=8", "study.replicates=4",
-                                                      "study.bootstrap=100", "study.noise_points=4", "workers=1")),
+    config = OmegaConf.to_container(compose_study(("experiment=sensitivity_analytic", "study.n=8", "study.replicates=4",
+                                                   "study.bootstrap=100", "study.noise_points=4", "workers=1")),
                                     resolve=True)
     folder = workspace / "results" / "sensitivity" / "tiny"
-    gs.write_study(gs.run_study(config, workers=1), folder)
-    report.main([str(folder)])
+    write_study(run_study(config, workers=1), folder)
+    report_main([str(folder)])
     html = (folder / "report.html").read_text()
     page = parsed(folder / "report.html")
     assert "Which assumptions matter" in html and "breach rate" in html and "Where binding support fails" in html
@@ -370,10 +378,21 @@ def test_sensitivity_study_section(workspace, capsys):
     assert all(f["src"].startswith("data:image/png;base64,") for f in page.figures)
     for name in ("sobol_activation_probability", "sobol_median_days_to_activation", "discovery"):
         assert (folder / "figures" / f"study-tiny-{name}.png").exists(), name  # redrawn, with the stamp
-    figures = report.study_figures(report.load([folder]), report.load([folder]).studies[0])
+    figures = study_figures(load([folder]), load([folder]).studies[0])
     for fig in figures.values():
         stamp = " ".join(t.get_text() for t in fig.findobj(Text) if t.get_gid() == "stamp").replace("\n", " ")
         assert "sensitivity study analytic (tiny)" in stamp and "root seed 0" in stamp and "horizon 365 days" in stamp
+    # a study written before its typed result: one line naming the file and what to do, nothing written
+    (folder / RESULT).unlink()
+    capsys.readouterr()
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    with pytest.raises(SystemExit) as info:
+        report_main([str(folder)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(folder / RESULT) in err, err
+    assert "rerun the study: guarantee-sim-sensitivity" in err, err
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
 
 
 def test_no_file_carries_a_path_of_this_machine(made, workspace):
@@ -386,7 +405,7 @@ def test_no_file_carries_a_path_of_this_machine(made, workspace):
 
 def test_help_names_every_option(capsys):
     with pytest.raises(SystemExit) as info:
-        report.main(["--help"])
+        report_main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
     for option in ("RESULTS_DIR", "--levers", "--bars", "--at", "--scenarios", "--pair", "--run", "--out", "--seed"):

@@ -18,10 +18,16 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from guarantee_sim.analysis import sensitivity as gs
+from guarantee_sim.analysis.sensitivity.cli import compose_study, main
+from guarantee_sim.analysis.sensitivity.evaluate import OUTCOMES, Evaluator, evaluate, point_outcomes, seed_blocks
+from guarantee_sim.analysis.sensitivity.indices import saltelli_2010, sobol_table, split_blocks, varying_share
+from guarantee_sim.analysis.sensitivity.levers import Lever
+from guarantee_sim.analysis.sensitivity.result import KIND, RESULT, find_studies, is_study, load_result
+from guarantee_sim.analysis.sensitivity.sampling import sample_design, saltelli_points
+from guarantee_sim.analysis.sensitivity.study import check_study, run_study
+from guarantee_sim.analysis.sensitivity.text import report_markdown
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.errors import ConfigError
-from guarantee_sim.analysis.sensitivity import Lever, sample_design, saltelli_points, sobol_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PI = math.pi
@@ -69,9 +75,9 @@ def test_bootstrap_estimator_equals_scipy_estimate():
     n = 256
     A, B = sample_design(levers, n, "sobol", rng=1)
     y = ishigami(saltelli_points(A, B)[0])
-    f = gs.split_blocks(y, n, 3)
+    f = split_blocks(y, n, 3)
     ref = sobol_indices(func=f, n=n)
-    s1, st = gs.saltelli_2010(f["f_A"][0], f["f_B"][0], f["f_AB"][:, 0, :])
+    s1, st = saltelli_2010(f["f_A"][0], f["f_B"][0], f["f_AB"][:, 0, :])
     np.testing.assert_allclose(s1, np.ravel(ref.first_order), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(st, np.ravel(ref.total_order), rtol=1e-12, atol=1e-12)
 
@@ -82,7 +88,7 @@ def test_constant_or_nearly_constant_output_has_no_indices():
     assert t[["S1", "ST", "ST_low", "ST_high"]].isna().all().all()
     y = np.full(64 * 5, 365.0)
     y[[3, 70, 100, 200, 260]] = 40.0
-    assert gs.varying_share(y[:128]) == pytest.approx(3 / 128)
+    assert varying_share(y[:128]) == pytest.approx(3 / 128)
     assert sobol_table(y, 64, ["a", "b", "c"], n_resamples=100)["ST"].isna().all()
 
 
@@ -116,18 +122,18 @@ def test_designs_stay_in_range_and_ab_rows_swap_one_lever():
 def test_median_not_reached_counts_as_the_horizon_and_attacked_runs_only():
     rows = [{"activated": i < 3, "activation_day": 40.0 + i if i < 3 else math.nan,
              "offensive_day": 20.0 if i in (0, 5, 6) else None} for i in range(10)]
-    p, med, reached, considered, failed = gs.point_outcomes(rows, 365.0)
+    p, med, reached, considered, failed = point_outcomes(rows, 365.0)
     assert (p, med, reached, considered, failed) == (0.3, 365.0, False, 10, 7)
-    _, _, _, considered, failed = gs.point_outcomes(rows, 365.0, among="attacked")
+    _, _, _, considered, failed = point_outcomes(rows, 365.0, among="attacked")
     assert (considered, failed) == (3, 2)
     # late: activation 20 days after the attack fails a 15-day limit
-    _, _, _, considered, failed = gs.point_outcomes(rows, 365.0, among="attacked", late_days=15)
+    _, _, _, considered, failed = point_outcomes(rows, 365.0, among="attacked", late_days=15)
     assert (considered, failed) == (3, 3)
     rows = [{"activated": True, "activation_day": d, "activation_day_military": math.nan if d < 35 else d,
              "offensive_day": None} for d in (10.0, 20.0, 30.0, 40.0)]
-    assert gs.point_outcomes(rows, 365.0)[1:3] == (20.0, True)
+    assert point_outcomes(rows, 365.0)[1:3] == (20.0, True)
     # one support type: its own activation days
-    assert gs.point_outcomes(rows, 365.0, support_type="military") == (0.25, 365.0, False, 4, 3)
+    assert point_outcomes(rows, 365.0, support_type="military") == (0.25, 365.0, False, 4, 3)
 
 
 # lever ranges: the YAML presets against docs/parameters.md ---------------------------------------
@@ -174,7 +180,7 @@ def test_study_config_composes_the_same_scenario_as_the_one_scenario_command():
                      "force", "ukraine", "horizon", "seed")
     for overrides in ((), ("breach=hybrid", "trigger=count_window"), ("experiment=analytic",)):
         a = OmegaConf.to_container(compose_config(overrides), resolve=True)
-        b = OmegaConf.to_container(gs.compose_study(overrides), resolve=True)
+        b = OmegaConf.to_container(compose_study(overrides), resolve=True)
         for key in scenario_keys:
             assert a[key] == b[key], (overrides, key)
 
@@ -183,7 +189,7 @@ def test_study_config_composes_the_same_scenario_as_the_one_scenario_command():
 def analytic_config(extra=(), inert=True):
     overrides = ("experiment=sensitivity_analytic", "+coalition.states.Ally.capacity.military=0", "study.n=64",
                  "study.replicates=16", "study.bootstrap=500", "study.noise_points=16", *extra)
-    config = OmegaConf.to_container(gs.compose_study(overrides), resolve=True)
+    config = OmegaConf.to_container(compose_study(overrides), resolve=True)
     if inert:
         config["study"]["levers"]["inert"] = {"key": "commitments.types.military.follow_through", "low": 0.22,
                                               "high": 0.75, "scale": "linear", "label": "military follow-through",
@@ -193,7 +199,7 @@ def analytic_config(extra=(), inert=True):
 
 @pytest.fixture(scope="module")
 def analytic_study():
-    return gs.run_study(analytic_config(), workers=1)
+    return run_study(analytic_config(), workers=1)
 
 
 def test_analytic_dominant_levers_rank_first_and_inert_lever_scores_zero(analytic_study):
@@ -217,16 +223,16 @@ def test_analytic_dominant_levers_rank_first_and_inert_lever_scores_zero(analyti
 
 def test_results_do_not_depend_on_the_number_of_workers():
     config = analytic_config(inert=False)
-    base, levers = gs.check_study(config)
+    base, levers = check_study(config)
     A, B = sample_design(levers, 4, "sobol", rng=2)
     X, _, _ = saltelli_points(A, B)
     blocks = np.tile(np.arange(4), len(levers) + 2)
-    ev = gs.Evaluator(base, levers, gs.seed_blocks(0, 4, 8), 365.0)
-    serial = gs.evaluate(ev, X, blocks, workers=1)
-    parallel = gs.evaluate(ev, X, blocks, workers=2)
+    ev = Evaluator(base, levers, seed_blocks(0, 4, 8), 365.0)
+    serial = evaluate(ev, X, blocks, workers=1)
+    parallel = evaluate(ev, X, blocks, workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
     # rows share seeds: an AB point equal to its A point gives the same outcome
-    same = gs.evaluate(ev, np.vstack([A[:1], A[:1]]), np.array([0, 0]))
+    same = evaluate(ev, np.vstack([A[:1], A[:1]]), np.array([0, 0]))
     assert same.iloc[0].equals(same.iloc[1])
 
 
@@ -234,11 +240,11 @@ def test_bad_levers_are_named():
     config = analytic_config()
     config["study"]["levers"]["inert"]["key"] = "commission.attribution_probabilty"
     with pytest.raises(ConfigError, match=r"study\.levers\.inert\.key: commission\.attribution_probabilty is not a key"):
-        gs.check_study(config)
+        check_study(config)
     config = analytic_config()
     config["study"]["levers"]["inert"]["high"] = 1.4
     with pytest.raises(ConfigError, match=r"study\.levers\.inert\.high: .*outside \[0, 1\]"):
-        gs.check_study(config)
+        check_study(config)
 
 
 # the command -------------------------------------------------------------------------------------
@@ -249,7 +255,7 @@ SMALL = ["experiment=sensitivity_analytic", "study.n=8", "study.replicates=4", "
 def test_command_writes_the_study_and_the_report_section(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("sys.argv", ["guarantee-sim-sensitivity"])
-    gs.main(SMALL)
+    main(SMALL)
     (out,) = list((tmp_path / "results" / "sensitivity").iterdir())
     names = {p.name for p in out.iterdir()}
     assert {"sample.parquet", "indices.csv", "indices.json", "rules.csv", "rules.json", "summary.txt", "config.yaml",
@@ -257,20 +263,33 @@ def test_command_writes_the_study_and_the_report_section(tmp_path, monkeypatch, 
             "sobol_median_days_to_activation.png"} <= names
     assert not [n for n in names if n.endswith(".tmp")]
     meta = json.loads((out / "study.json").read_text())
-    assert meta["kind"] == gs.KIND and meta["n"] == 8 and meta["points"] == 8 * 9
-    assert gs.is_study(out) and gs.find_studies(tmp_path / "results") == [out]
+    assert meta["kind"] == KIND and meta["n"] == 8 and meta["points"] == 8 * 9
+    assert is_study(out) and find_studies(tmp_path / "results") == [out]
     sample = pd.read_parquet(out / "sample.parquet")
     assert len(sample) == 72 and {"breach_rate", "activation_probability", "median_days_to_activation"} <= set(sample.columns)
     indices = pd.read_csv(out / "indices.csv")
-    assert set(indices["outcome"]) == set(gs.OUTCOMES) and len(indices) == 2 * 7
+    assert set(indices["outcome"]) == set(OUTCOMES) and len(indices) == 2 * 7
     assert yaml.safe_load((out / "config.yaml").read_text())["study"]["n"] == 8
     text = capsys.readouterr().out
     assert "total index ST" in text and "Where binding support fails" in text
-    section = gs.report_markdown(out)
+    section = report_markdown(out)
     assert section.startswith("## Which assumptions matter") and "breach rate" in section
     assert "](sobol_activation_probability.png)" in section
-    linked = gs.report_markdown(out, relative_to=tmp_path)
+    linked = report_markdown(out, relative_to=tmp_path)
     assert f"](results/sensitivity/{out.name}/sobol_activation_probability.png)" in linked
+    # the typed result beside the tables: the same indices, ranked, and the figures written
+    result = load_result(out)
+    assert RESULT in names and (result.name, result.n, result.points, result.runs) == (meta["name"], 8, 72, meta["runs"])
+    for outcome in result.outcomes:
+        ranked = indices[indices["outcome"] == outcome.outcome].sort_values("rank")
+        assert [x.lever for x in outcome.levers] == list(ranked["lever"])
+        assert [x.ST for x in outcome.levers] == pytest.approx(list(ranked["ST"]), nan_ok=True)
+        assert (out / outcome.figure).is_file()
+    assert [r.text for r in result.failures.rules] == list(pd.read_csv(out / "rules.csv")["text"])
+    # a study written before the typed result: one line naming the file and what to do
+    (out / RESULT).unlink()
+    with pytest.raises(ConfigError, match=r"study_result\.json: not found: .*rerun the study: guarantee-sim-sensitivity"):
+        load_result(out)
 
 
 BAD = [
@@ -294,7 +313,7 @@ BAD = [
 def test_bad_input_one_line_exit_2_nothing_written(argv, key, allowed, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as info:
-        gs.main(argv)
+        main(argv)
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err

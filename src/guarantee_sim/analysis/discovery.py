@@ -36,9 +36,9 @@ class Condition:
         return x <= self.threshold if self.op == "<=" else x > self.threshold
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rule:
-    """A box of lever space and how failure concentrates in it."""
+    """A box of lever space and how failure concentrates in it (``text``: the rule in words)."""
 
     conditions: list[Condition]
     density: float
