@@ -23,7 +23,7 @@ def pattern(name, hazard=1.0, seed=1, **params):
 
 def test_every_pattern_is_classified():
     for name, cls in BREACH_PATTERNS.items():
-        assert set(cls.classifier) == {"adaptive", "deniable", "escalating", "aggregated"}, name
+        assert set(cls.classifier) == {"adaptive", "deniable", "escalating", "aggregated", "strategic"}, name
 
 
 def test_compliant_plans_nothing():

@@ -63,3 +63,14 @@ def test_the_stored_config_is_omegaconfs_resolved_yaml():
     for option in options:
         cfg = compose_config((option,))
         assert resolved_yaml(OmegaConf.to_container(cfg, resolve=True)) == OmegaConf.to_yaml(cfg, resolve=True), option
+
+
+def test_info_flags_need_no_earlier_composition(tmp_path):
+    """``--cfg``/``--info`` skip the command-line check; the schema and its resolvers are still
+    registered (the cli module imports them), and nothing is written."""
+    proc = run_cli(tmp_path, "--cfg", "hydra", "--resolve")
+    hydra_cfg = yaml.safe_load(proc.stdout)["hydra"]
+    assert hydra_cfg["job"]["config"]["override_dirname"]["exclude_keys"][:2] == ["runs", "seed"]
+    job = yaml.safe_load(run_cli(tmp_path, "--cfg", "job", "breach=hybrid").stdout)
+    assert job["breach"]["pattern"] == "hybrid" and job["runs"] == 200
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,6 @@
 """Sweeps from the command line: one store per command, resumable, launcher-independent."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -131,6 +132,23 @@ def test_same_command_same_store_and_launcher_or_workers_do_not_matter():
     assert a == sweep_folder(["-m", "runs=100", "breach=sporadic,hybrid", "workers=2", "hydra/launcher=joblib"])
     assert a != sweep_folder(["-m", "breach=sporadic,hybrid", "runs=200"])
     assert sweep_folder(["-m", "experiment=headline"]).startswith("results/sweeps/headline-")
+
+
+def test_cell_names_leave_out_the_run_settings_and_the_preset():
+    """conf/config.yaml's exclude_keys is ``${gs_not_levers:}``: NOT_LEVERS, declared by the schema."""
+    from guarantee_sim.runs.sweep import default_baseline, lever_overrides
+    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.schema import NOT_LEVERS, RUN_SETTINGS, GuaranteeConfig
+
+    assert RUN_SETTINGS == ("runs", "seed", "workers", "batch_size", "precision", "max_runs", "baseline")
+    assert set(RUN_SETTINGS) <= {f.name for f in dataclasses.fields(GuaranteeConfig)}
+    task = ["runs=5", "seed=3", "workers=2", "batch_size=10", "precision=0.1", "max_runs=50",
+            "baseline='breach=hybrid'", "experiment=exercise_designs", "breach=hybrid", "monitoring.report_delay=2"]
+    cfg = compose_config(tuple(task), hydra=True)
+    assert list(cfg.hydra.job.config.override_dirname.exclude_keys) == list(NOT_LEVERS)
+    assert cfg.hydra.job.override_dirname == "breach=hybrid,monitoring.report_delay=2"
+    assert lever_overrides(task) == {"breach": "hybrid", "monitoring.report_delay": "2"}
+    assert default_baseline(["runs=5,10", "breach=sporadic,hybrid"]) == ("breach", "sporadic")
 
 
 def test_covering_jobs_use_every_value_once():

@@ -12,4 +12,9 @@ class ConfigError(ValueError):
         super().__init__(" ".join(text.split()))
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an exception's message (a library's several-line error, told in one)."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
 EXIT_BAD_INPUT = 2  # every command's exit code for bad input

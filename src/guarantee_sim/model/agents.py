@@ -196,7 +196,7 @@ class Violator(mesa.Agent):
     def __init__(self, model, pattern):
         super().__init__(model)
         self.pattern = pattern
-        self.strategic = pattern.classifier.get("strategic", False)
+        self.strategic = pattern.classifier["strategic"]
 
     @property
     def resolve_belief(self) -> float:

@@ -152,7 +152,7 @@ class BreachPattern:
     """Base strategy. Subclasses plan incidents; adaptive ones also react to responses."""
 
     name = "pattern"
-    classifier: dict = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False}
+    classifier: dict = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False, "strategic": False}
     Params: type
 
     def __init__(self, params, horizon: float, rng: np.random.Generator, hazard_multiplier: float = 1.0):
@@ -219,7 +219,7 @@ def _check_kinds(mapping: dict, key: str) -> None:
 class Compliant(BreachPattern):
     """No real breaches: what remains are the monitoring's false alarms."""
 
-    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False}
+    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": False, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:
@@ -293,7 +293,7 @@ class Chronic(BreachPattern):
     aggregated incident per kind.
     """
 
-    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": True}
+    classifier = {"adaptive": False, "deniable": False, "escalating": False, "aggregated": True, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:
@@ -324,7 +324,7 @@ class Chronic(BreachPattern):
 class Salami(BreachPattern):
     """Slowly escalating severity: each step a little worse and a little less deniable [E]."""
 
-    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": False}
+    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": False, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:
@@ -354,7 +354,7 @@ class Salami(BreachPattern):
 class Hybrid(BreachPattern):
     """Deniable sabotage, cyber and drone incidents; the violator restricts monitoring coverage [E]."""
 
-    classifier = {"adaptive": False, "deniable": True, "escalating": False, "aggregated": False}
+    classifier = {"adaptive": False, "deniable": True, "escalating": False, "aggregated": False, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:
@@ -380,7 +380,7 @@ class SurgeOffensive(BreachPattern):
     the multinational force's reassurance multiplier.
     """
 
-    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": True}
+    classifier = {"adaptive": False, "deniable": False, "escalating": True, "aggregated": True, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:
@@ -425,7 +425,7 @@ class AdaptiveProbe(BreachPattern):
     probing for ``pause_days`` and lowers the level. Reaching level 5 is an armed attack.
     """
 
-    classifier = {"adaptive": True, "deniable": False, "escalating": True, "aggregated": False}
+    classifier = {"adaptive": True, "deniable": False, "escalating": True, "aggregated": False, "strategic": False}
 
     @dataclass(frozen=True)
     class Params:

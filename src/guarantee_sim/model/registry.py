@@ -2,11 +2,18 @@
 
 A new entry is a class decorated with ``@REGISTRY.register("name")``; the engine looks
 entries up by the name a config gives and never lists them itself.
+
+The checks of declared fields live here too, for an entry's ``Params`` and for the scenario
+schema (``scenario/schema.py``) alike: a field declared with ``param(default, unit)`` is checked
+by its annotation and by its unit's range in ``UNITS``; ``check_keys`` is the one unknown-key
+check. Every error is a one-line ``ConfigError`` naming the key and what is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
 from guarantee_sim.errors import ConfigError
@@ -45,71 +52,182 @@ class Registry(Generic[T]):
         return sorted(self._entries.items())
 
 
+def unknown_key(key: str, allowed, what: str = "key") -> ConfigError:
+    """The one form of an unknown-key error: ``<key>: unknown key; allowed: <sorted keys>``."""
+    return ConfigError(key, f"unknown {what}", ", ".join(sorted(allowed)))
+
+
+def check_keys(values: dict, allowed, key: str = "", hidden=()) -> None:
+    """Raise ``unknown_key`` for the first key of ``values`` not in ``allowed``.
+
+    ``key`` is where the mapping sits (``""``: the config's top); ``hidden`` keys are accepted but
+    not listed as allowed (Hydra's own node).
+    """
+    unknown = sorted(set(values) - set(allowed) - set(hidden))
+    if unknown:
+        raise unknown_key(f"{key}.{unknown[0]}" if key else unknown[0], allowed)
+
+
+def check_option(value: Any, key: str, options) -> Any:
+    """``value`` if it is one of ``options``; else ``<key>: unknown value; allowed: <options>``."""
+    if value not in options:
+        raise ConfigError(key, f"unknown value {value!r}", ", ".join(options))
+    return value
+
+
+def check_fields(values: Any, cls: type, key: str, defaults: bool = False, parsers: dict | None = None,
+                 what: str = "a mapping", hidden=()) -> dict:
+    """A mapping checked against the dataclass ``cls``: no unknown key, each value checked by its
+    field (``check_value``; a field whose unit is in ``parsers`` is parsed by it instead).
+
+    ``defaults=True`` also fills in the fields the mapping leaves out (a field with no default is
+    then a "missing value" error); otherwise only the given fields are returned. ``key`` is where
+    the mapping sits (``""``: the config's top); ``hidden`` keys are let through unchecked.
+    """
+    values = {} if values is None and not defaults else values
+    if not isinstance(values, dict):
+        raise ConfigError(key, f"expected {what}, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    check_keys(values, fields, key, hidden)
+    out = {}
+    for name, f in fields.items():
+        where = f"{key}.{name}" if key else name
+        if name in values:
+            value = values[name]
+        elif not defaults:
+            continue
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            value = f.default
+        if value is dataclasses.MISSING or (isinstance(value, str) and value == "???"):
+            raise ConfigError(where, "missing value")
+        parse = (parsers or {}).get(f.metadata.get("unit"))
+        out[name] = parse(value, where) if parse else check_value(value, f, where)
+    return out
+
+
 def build_params(params_cls: type, values: Any, key: str):
     """Build a params dataclass from a mapping, with one-line errors for typos and bad types.
 
     Field types are checked against their annotation (``float``, ``int``, ``bool``, ``str``,
-    ``list``/``dict``, ``Any``); probabilities are fields whose metadata says ``unit="probability"``.
+    ``list``/``dict``, ``Any``); ranges by the field's unit (``param(default, unit)``, ``UNITS``).
     """
-    values = {} if values is None else values
-    if not isinstance(values, dict):
-        raise ConfigError(key, f"expected a mapping, got {values!r}")
-    fields = {f.name: f for f in dataclasses.fields(params_cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ConfigError(f"{key}.{unknown[0]}", "unknown key", ", ".join(sorted(fields)))
-    out = {}
-    for name, f in fields.items():
-        if name not in values:
-            continue
-        out[name] = check_value(values[name], f, f"{key}.{name}")
-    return params_cls(**out)
+    return params_cls(**check_fields(values, params_cls, key))
 
 
-_TYPE_NAMES = {float: "a number", int: "a whole number", bool: "true or false", str: "a string"}
+@dataclass(frozen=True)
+class Unit:
+    """What a numeric field's unit allows, and the words its errors use."""
+
+    allowed: str  # what the error says is allowed
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False  # low itself is not allowed
+    whole: bool = False  # a whole number
+    what: str = "number"  # "expected a <what>, got ..."; "<what> 2 is outside [0, 1]"
+    words: tuple[str, ...] = ()  # words allowed besides numbers ("auto")
+
+    def check(self, value: Any, key: str) -> Any:
+        """The value as an int (whole units) or a float; ``ConfigError`` when out of range."""
+        if value in self.words:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, f"expected a {self.what}, got {value!r}", self.allowed)
+        if self.whole and not float(value).is_integer():
+            raise ConfigError(key, f"expected a {self.what}, got {value!r}", self.allowed)
+        inside = (self.low < value if self.low_open else self.low <= value) and value <= self.high
+        if not inside:  # NaN too
+            if self.high < math.inf:
+                interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+                raise ConfigError(key, f"{self.what} {value} is outside {interval}", self.allowed)
+            raise ConfigError(key, f"must be {'>' if self.low_open else '>='} {self.low:g}, got {value}", self.allowed)
+        return int(value) if self.whole else float(value)
+
+
+# Every unit a field can declare (``param(default, unit)``), in one table.
+UNITS = {
+    "probability": Unit("a number in [0, 1]", high=1.0, what="probability"),
+    "non-negative": Unit("a non-negative number"),
+    "positive": Unit("a positive number", low_open=True),
+    "days": Unit("a non-negative number of days"),
+    "positive days": Unit("a positive number of days", low_open=True),
+    "per day": Unit("a rate per day >= 0"),
+    "multiplier": Unit("a multiplier >= 0"),
+    "troops": Unit("troops >= 0"),
+    "count": Unit("1, 2, 3, ...", low=1, whole=True, what="whole number"),
+    "runs": Unit("1, 2, 3, ... or auto", low=1, whole=True, what="whole number", words=("auto",)),
+    "half-width": Unit("e.g. 0.02", high=0.5, low_open=True, what="Wilson half-width"),
+}
+PARSED_UNITS = ("delay",)  # checked by a parser the caller hands to check_fields (``parse_delay``)
+
+TYPE_WORDS = {float: "a number", int: "a whole number", bool: "true, false", str: "a string"}
+_ANNOTATIONS = {"float": float, "int": int, "bool": bool, "str": str, "list": list, "dict": dict}
+
+
+def _kind(annotation: Any) -> tuple[type | None, bool]:
+    """The checked type of an annotation and whether it is ``Optional``."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
+    optional = text.startswith("Optional[") and text.endswith("]")
+    if optional:
+        text = text[len("Optional["):-1]
+    return _ANNOTATIONS.get(text), optional
 
 
 def check_value(value: Any, f: dataclasses.Field, key: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else {"float": float, "int": int, "bool": bool, "str": str}.get(
-        str(f.type)
-    )
+    """One field's value checked by its annotation, its options and its unit (``UNITS``; for a
+    ``Dict[str, float]``, the unit of each value)."""
+    kind, optional = _kind(f.type)
+    if value is None and optional:
+        return None
+    options = f.metadata.get("options")
+    if options:
+        return check_option(value, key, options)
+    unit = UNITS.get(f.metadata.get("unit"))
+    if unit is not None and str(f.type).replace("typing.", "").startswith("Dict["):  # each value has the unit
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a mapping, got {value!r}")
+        return {k: unit.check(v, f"{key}.{k}") for k, v in value.items()}
+    if unit is not None and kind in (None, float, int):
+        value = unit.check(value, key)
+        if kind is int and isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(key, f"expected a whole number, got {value!r}", TYPE_WORDS[int])
+            value = int(value)
+        return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(key, f"expected a number, got {value!r}")
+            raise ConfigError(key, f"expected a number, got {value!r}", TYPE_WORDS[float])
         value = float(value)
     elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                raise ConfigError(key, f"expected a whole number, got {value!r}")
+                raise ConfigError(key, f"expected a whole number, got {value!r}", TYPE_WORDS[int])
     elif kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(key, f"expected true or false, got {value!r}")
+            raise ConfigError(key, f"expected true or false, got {value!r}", TYPE_WORDS[bool])
     elif kind is str:
         if not isinstance(value, str):
-            raise ConfigError(key, f"expected a string, got {value!r}")
-    elif str(f.type) in ("list", "<class 'list'>"):
+            raise ConfigError(key, f"expected a string, got {value!r}", TYPE_WORDS[str])
+    elif kind is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(key, f"expected a list, got {value!r}")
         value = list(value)
-    elif str(f.type) in ("dict", "<class 'dict'>"):
+    elif kind is dict:
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected a mapping, got {value!r}")
-    unit = f.metadata.get("unit")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    if unit == "probability" and not 0.0 <= value <= 1.0:
-        raise ConfigError(key, f"probability {value} is outside [0, 1]", "0 <= p <= 1")
-    if unit in ("days", "non-negative", "per day") and value < 0:
-        raise ConfigError(key, f"must be >= 0, got {value}", f"a non-negative number ({unit})")
-    if unit == "positive" and value <= 0:
-        raise ConfigError(key, f"must be > 0, got {value}", "a positive number")
     return value
 
 
-def param(default: Any, unit: str | None = None, doc: str = "") -> Any:
-    """A params field carrying its unit (for range checks and docs)."""
+def param(default: Any, unit: str | None = None, doc: str = "", options: tuple | None = None, **more) -> Any:
+    """A dataclass field carrying its unit (range checks, docs; see ``UNITS``) or its options;
+    ``more`` goes into the field's metadata too."""
+    if unit is not None and unit not in UNITS and unit not in PARSED_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; known: {', '.join([*UNITS, *PARSED_UNITS])}")
+    metadata = {"unit": unit, "doc": doc, "options": options, **more}
     if isinstance(default, (list, dict)):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"unit": unit, "doc": doc})
-    return dataclasses.field(default=default, metadata={"unit": unit, "doc": doc})
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+

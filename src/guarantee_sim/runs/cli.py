@@ -18,8 +18,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
-
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError, first_line
+from guarantee_sim.scenario import schema  # registers the schema and its resolvers, also for --cfg/--info
 
 
 def _expand(overrides: list[str]) -> list[list[str]]:
@@ -104,8 +104,7 @@ def check_command_line(argv: list[str]) -> None:
     except ConfigError:
         raise
     except Exception as exc:
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise ConfigError("", f"cannot parse the command line: {first.strip()}") from None
+        raise ConfigError("", f"cannot parse the command line: {first_line(exc)}") from None
     for overrides in jobs:
         build_scenario(compose_config(tuple(overrides)))
 
@@ -115,7 +114,9 @@ def sweep_folder(argv: list[str]) -> str:
     from hydra._internal.utils import get_args_parser
 
     args, _ = get_args_parser().parse_known_args(argv)
-    levers = sorted(o for o in args.overrides if not o.lstrip("+~").startswith(("hydra", "workers=")))
+    keys = {o: o.lstrip("+~").split("=", 1)[0] for o in args.overrides}
+    # Hydra's own settings (launcher, folders) and the run settings the results do not depend on
+    levers = sorted(o for o, key in keys.items() if not key.startswith("hydra") and key not in schema.STORE_NEUTRAL)
     digest = hashlib.sha1("\n".join(levers).encode()).hexdigest()[:10]
     name = next((o.split("=", 1)[1] for o in levers if o.startswith("experiment=")), "sweep")
     return f"results/sweeps/{name}-{digest}"

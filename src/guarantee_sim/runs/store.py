@@ -21,6 +21,7 @@ import pandas as pd
 from guarantee_sim.runs.provenance import now, record, write_atomic, write_json
 from guarantee_sim.runs.runner import run_range, run_seeds
 from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
+from guarantee_sim.scenario.schema import STORE_NEUTRAL
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class CellPlan:
 
 def fingerprint(config: dict) -> str:
     """What identifies a cell's results: the resolved config without the settings that do not change them."""
-    keep = {k: v for k, v in config.items() if k not in ("workers", "hydra")}
+    keep = {k: v for k, v in config.items() if k not in (*STORE_NEUTRAL, "hydra")}
     return hashlib.sha1(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 

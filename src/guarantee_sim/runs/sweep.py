@@ -21,8 +21,7 @@ from scipy import stats
 
 from guarantee_sim.model.outcomes import STAGES
 from guarantee_sim.runs.provenance import now, record, write_atomic, write_json
-
-NOT_LEVERS = ("runs", "seed", "workers", "batch_size", "precision", "max_runs", "baseline", "experiment")
+from guarantee_sim.scenario.schema import NOT_LEVERS  # the run settings and the preset
 
 
 def lever_overrides(task_overrides) -> dict[str, str]:

@@ -1,29 +1,32 @@
 """From a composed config to a checked, immutable ``Scenario`` the model runs.
 
-All checks that Hydra's schema cannot make live here (probabilities in [0, 1], non-negative
-delays, known state names, registry entries and their parameters), each failing with a
-one-line ``ConfigError`` that names the key.
+The checks Hydra's schema cannot make are made here, each failing with a one-line
+``ConfigError`` that names the key: every section is checked against its schema dataclass
+(``scenario/schema.py`` declares each field's unit, delay or options; ``check_fields`` in
+``model/registry.py`` checks them), and the checks that relate one part of the config to another
+(known state names, the coalition's regimes, registry entries and their parameters) are below.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from guarantee_sim.errors import ConfigError
 from guarantee_sim.model.breaches import BREACH_PATTERNS, KIND_KEYS, BreachKind
 from guarantee_sim.model.commission import DECISION_RULES
 from guarantee_sim.model.delays import Delay, parse_delay
-from guarantee_sim.errors import ConfigError
-from guarantee_sim.model.registry import build_params
+from guarantee_sim.model.registry import build_params, check_fields, check_option
 from guarantee_sim.model.triggers import SUPPORT_TYPES, Tier, build_tiers
+from guarantee_sim.scenario import schema
+from guarantee_sim.scenario.schema import REGIMES, US_ROLES
 
-REGIMES = ("executive", "notify_parliament", "parliamentary", "congressional")
-US_ROLES = ("binding", "discretionary", "none")
+# REGIMES and US_ROLES are the schema's (scenario/schema.py); named here too for present/app.py
+__all__ = ["REGIMES", "US_ROLES", "Regime", "Scenario", "StateProfile", "SupportType", "build_scenario", "procedure"]
 
 
 @dataclass(frozen=True)
@@ -163,65 +166,27 @@ def procedure(scenario: Scenario, profile: StateProfile, stype: str) -> str:
     return "executive" if "executive" in scenario.regimes else profile.regime
 
 
-
-def _prob(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, f"expected a probability, got {value!r}", "a number in [0, 1]")
-    if not 0.0 <= value <= 1.0 or math.isnan(value):
-        raise ConfigError(key, f"probability {value} is outside [0, 1]", "a number in [0, 1]")
-    return float(value)
+def _checked(values: Any, spec: type, key: str, **kwargs) -> dict:
+    """A config section checked against its schema dataclass, with the schema's defaults filled in."""
+    return check_fields(values, spec, key, defaults=True, parsers={"delay": parse_delay}, **kwargs)
 
 
-def _nonneg(value: Any, key: str, unit: str = "a non-negative number") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError(key, f"expected a number, got {value!r}", unit)
-    if value < 0:
-        raise ConfigError(key, f"must be >= 0, got {value}", unit)
-    return float(value)
+_PROFILE_FIELDS = {f.name for f in dataclasses.fields(StateProfile)}
+# A checked config value the Scenario keeps as it is goes to the Scenario field of the same name,
+# or to the name here (section, key) -> field, where the field's name says where it comes from.
+_RENAMED = {("force", name): f"force_{name}" for name in ("deployed", "min_troops", "hazard_multiplier", "exposure")}
+_RENAMED[("commission", "lead")] = "commission_lead"
 
 
-def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(key, f"unknown value {value!r}", ", ".join(allowed))
-    return value
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(key, f"expected true or false, got {value!r}", "true, false")
-    return value
-
-
-def _state_spec(spec: Any, key: str) -> dict:
-    """A roster entry with the schema's defaults filled in and its keys and types checked.
-
-    The roster is typed loosely in the Hydra schema (composing a typed 35-state roster costs
-    more than the rest of the config), so its keys are checked here.
-    """
-    from guarantee_sim.scenario.schema import StateSpec
-
-    if not isinstance(spec, dict):
-        raise ConfigError(key, f"expected a mapping of state attributes, got {spec!r}")
-    fields = {f.name: f for f in dataclasses.fields(StateSpec)}
-    unknown = sorted(set(spec) - set(fields))
-    if unknown:
-        raise ConfigError(f"{key}.{unknown[0]}", "unknown key", ", ".join(sorted(fields)))
+def _passed_on(sections: dict[str, dict]) -> dict:
+    """The Scenario fields that checked config values fill as they are."""
+    names = {f.name for f in dataclasses.fields(Scenario)}
     out = {}
-    for name, f in fields.items():
-        if name in spec:
-            value = spec[name]
-        elif f.default_factory is not dataclasses.MISSING:
-            value = f.default_factory()
-        else:
-            value = f.default
-        if value == "???" or value is dataclasses.MISSING:
-            raise ConfigError(f"{key}.{name}", "missing value")
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{key}.{name}", f"expected true or false, got {value!r}", "true, false")
-        if isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"{key}.{name}", f"expected a string, got {value!r}")
-        out[name] = value
+    for section, values in sections.items():
+        for key, value in values.items():
+            name = _RENAMED.get((section, key), key)
+            if name in names:
+                out[name] = value
     return out
 
 
@@ -231,180 +196,102 @@ def build_scenario(cfg: Any) -> Scenario:
 
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-    c = cfg
-
-    known = {"coalition", "commitments", "breach", "trigger", "monitoring", "commission", "coordination",
-             "force", "ukraine", "horizon", "runs", "seed", "workers", "batch_size", "precision", "max_runs",
-             "baseline", "hydra"}
-    unknown = sorted(set(c) - known)
-    if unknown:
-        raise ConfigError(unknown[0], "unknown key", ", ".join(sorted(known - {"hydra"})))
-    horizon = c.get("horizon")
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or not horizon > 0:
-        raise ConfigError("horizon", f"must be a number of days > 0, got {horizon!r}", "a positive number of days")
-    for key in ("workers", "batch_size", "max_runs"):
-        if key in c and (isinstance(c[key], bool) or not isinstance(c[key], int) or c[key] < 1):
-            raise ConfigError(key, f"must be a whole number >= 1, got {c[key]!r}", "1, 2, 3, ...")
-    runs = c.get("runs", 1)
-    if runs != "auto" and (isinstance(runs, bool) or not isinstance(runs, int) or runs < 1):
-        raise ConfigError("runs", f"must be a whole number >= 1 or auto, got {runs!r}", "1, 2, 3, ... or auto")
-    precision = c.get("precision", 0.02)
-    if isinstance(precision, bool) or not isinstance(precision, (int, float)) or not 0 < precision <= 0.5:
-        raise ConfigError("precision", f"must be a Wilson half-width in (0, 0.5], got {precision!r}", "e.g. 0.02")
-
-    coal, com, br, tr, mon = (c[k] for k in ("coalition", "commitments", "breach", "trigger", "monitoring"))
-    cm, co, fo, ua = (c[k] for k in ("commission", "coordination", "force", "ukraine"))
+    # the top: horizon and the run settings (Hydra's own node passes unchecked)
+    c = _checked(cfg, schema.GuaranteeConfig, "", what="a config mapping", hidden=("hydra",))
 
     # coalition ---------------------------------------------------------------------------
+    coal = _checked(c["coalition"], schema.CoalitionConfig, "coalition")
     regimes = {}
     for name, spec in coal["regimes"].items():
-        _choice(name, f"coalition.regimes.{name}", REGIMES)
-        regimes[name] = Regime(
-            name,
-            parse_delay(spec["delay"], f"coalition.regimes.{name}.delay"),
-            _prob(spec["approval_probability"], f"coalition.regimes.{name}.approval_probability"),
-        )
+        key = f"coalition.regimes.{name}"
+        check_option(name, key, schema.REGIMES)
+        spec = _checked(spec, schema.RegimeSpec, key)
+        regimes[name] = Regime(name, spec["delay"], spec["approval_probability"])
     names = list(coal["states"])
-    for i, excluded in enumerate(coal.get("exclude") or []):
+    exclude = coal["exclude"] or []
+    for i, excluded in enumerate(exclude):
         if excluded not in coal["states"]:
             raise ConfigError(f"coalition.exclude[{i}]", f"unknown state {excluded!r}", ", ".join(names))
-    bilateral_only = _bool(com["bilateral_only"], "commitments.bilateral_only")
-    us_role = _choice(com["us_role"], "commitments.us_role", US_ROLES)
+    com = _checked(c["commitments"], schema.CommitmentsConfig, "commitments")
     states = []
     for name, s in coal["states"].items():
-        if name in (coal.get("exclude") or []):
+        if name in exclude:
             continue
         key = f"coalition.states.{name}"
-        s = _state_spec(s, key)
-        regime = _choice(s["regime"], f"{key}.regime", tuple(regimes) or REGIMES)
-        weight = _nonneg(s["weight"], f"{key}.weight")
-        capacity = {t: weight for t in SUPPORT_TYPES}
-        for t, v in (s.get("capacity") or {}).items():
-            _choice(t, f"{key}.capacity.{t}", SUPPORT_TYPES)
-            capacity[t] = _nonneg(v, f"{key}.capacity.{t}")
+        s = _checked(s, schema.StateSpec, key, what="a mapping of state attributes")
+        regime = check_option(s["regime"], f"{key}.regime", tuple(regimes) or schema.REGIMES)
+        for t in s["capacity"]:
+            check_option(t, f"{key}.capacity.{t}", SUPPORT_TYPES)
+        capacity = {t: s["weight"] for t in SUPPORT_TYPES} | s["capacity"]
         is_us = s["iso"] == "USA"
-        if (is_us and us_role == "none") or (bilateral_only and not s["bilateral_agreement"]):
+        if (is_us and com["us_role"] == "none") or (com["bilateral_only"] and not s["bilateral_agreement"]):
             capacity = {t: 0.0 for t in SUPPORT_TYPES}
-        threshold = s.get("threshold")
-        if threshold is not None:
-            threshold = _prob(threshold, f"{key}.threshold")
-        states.append(
-            StateProfile(
-                name=name,
-                iso=s["iso"],
-                regime=regime,
-                capacity=capacity,
-                eu=s["eu"],
-                force_troops=_nonneg(s["force_troops"], f"{key}.force_troops", "troops >= 0"),
-                commission_seat=s["commission_seat"],
-                monitoring=s["monitoring"],
-                monitoring_lead=s["monitoring_lead"],
-                us_conditional=s["us_conditional"],
-                bilateral_agreement=s["bilateral_agreement"],
-                threshold=threshold,
-                is_us=is_us,
-            )
-        )
+        fields = {k: v for k, v in s.items() if k in _PROFILE_FIELDS}
+        states.append(StateProfile(**{**fields, "name": name, "regime": regime, "capacity": capacity, "is_us": is_us}))
     if not states:
         raise ConfigError("coalition.states", "no state left in the coalition", "at least one state")
     state_names = [s.name for s in states]
-    threshold_mean = _prob(coal["threshold_mean"], "coalition.threshold_mean")
-    threshold_sd = _nonneg(coal["threshold_sd"], "coalition.threshold_sd")
 
     # commitments -------------------------------------------------------------------------
-    support = {}
     missing = [t for t in SUPPORT_TYPES if t not in com["types"]]
     if missing:
         raise ConfigError(f"commitments.types.{missing[0]}", "missing support type", ", ".join(SUPPORT_TYPES))
+    support = {}
     for t, spec in com["types"].items():
         key = f"commitments.types.{t}"
-        _choice(t, key, SUPPORT_TYPES)
-        support[t] = SupportType(
-            t,
-            _bool(spec["binding"], f"{key}.binding"),
-            _prob(spec["follow_through"], f"{key}.follow_through"),
-            parse_delay(spec["delivery_delay"], f"{key}.delivery_delay"),
-            _bool(spec["national_procedure"], f"{key}.national_procedure"),
-        )
+        check_option(t, key, SUPPORT_TYPES)
+        support[t] = SupportType(t, **_checked(spec, schema.SupportTypeSpec, key))
 
     # breach pattern and trigger ----------------------------------------------------------
+    br, tr = c["breach"], c["trigger"]
     pattern = BREACH_PATTERNS.get(br["pattern"], "breach.pattern")
     breach_params = build_params(pattern.Params, br.get("params"), "breach.params")
     tiers = tuple(build_tiers(tr["rule"], tr.get("params") or {}, "trigger"))
+    _checked(br, schema.BreachConfig, "breach")
+    trig = _checked(tr, schema.TriggerConfig, "trigger")
 
     # monitoring --------------------------------------------------------------------------
-    detection = {}
-    for k, v in (mon.get("detection") or {}).items():
-        detection[BreachKind.parse(k, f"monitoring.detection.{k}")] = _prob(v, f"monitoring.detection.{k}")
+    mon = _checked(c["monitoring"], schema.MonitoringConfig, "monitoring")
+    detection = {BreachKind.parse(k, f"monitoring.detection.{k}"): v for k, v in mon["detection"].items()}
     for kind in BreachKind:
         if kind not in detection:
             raise ConfigError(f"monitoring.detection.{kind.key}", "missing detection probability", ", ".join(KIND_KEYS))
 
     # commission --------------------------------------------------------------------------
-    rule = DECISION_RULES.get(cm["decision_rule"], "commission.decision_rule")
+    rule = DECISION_RULES.get(c["commission"]["decision_rule"], "commission.decision_rule")
+    cm = _checked(c["commission"], schema.CommissionConfig, "commission")
     lead = cm["lead"]
     members = [s.name for s in states if s.commission_seat]
     if rule.name == "lead_nation" and lead not in members:
         problem = "is not on the commission" if lead in state_names else "unknown state"
         raise ConfigError("commission.lead", f"{problem} {lead!r}", ", ".join(members) or "no state has a seat")
 
-    return Scenario(
-        horizon=float(horizon),
-        states=tuple(states),
-        regimes=regimes,
-        threshold_mean=threshold_mean,
-        threshold_sd=threshold_sd,
-        support=support,
-        us_role=us_role,
-        honour_us_conditionality=_bool(com["honour_us_conditionality"], "commitments.honour_us_conditionality"),
-        cascade=_bool(com["cascade"], "commitments.cascade"),
-        activation_share=_prob(com["activation_share"], "commitments.activation_share"),
-        eu_sanctions=_bool(com["eu_sanctions"], "commitments.eu_sanctions"),
-        eu_package_delay=parse_delay(com["eu_package_delay"], "commitments.eu_package_delay"),
-        eu_veto_probability=_prob(com["eu_veto_probability"], "commitments.eu_veto_probability"),
-        eu_veto_delay=parse_delay(com["eu_veto_delay"], "commitments.eu_veto_delay"),
-        unsc_referral=_bool(com["unsc_referral"], "commitments.unsc_referral"),
-        breach_pattern=pattern,
-        breach_params=breach_params,
-        tiers=tiers,
-        require_invocation=_bool(tr["require_invocation"], "trigger.require_invocation"),
-        require_consultation=_bool(tr["require_consultation"], "trigger.require_consultation"),
-        detection=detection,
-        report_delay=parse_delay(mon["report_delay"], "monitoring.report_delay"),
-        false_alarm_rate=_nonneg(mon["false_alarm_rate"], "monitoring.false_alarm_rate", "a rate per day >= 0"),
-        false_alarm_attribution=_prob(mon["false_alarm_attribution"], "monitoring.false_alarm_attribution"),
-        intelligence_sharing=_bool(mon["intelligence_sharing"], "monitoring.intelligence_sharing"),
-        intelligence_detection_boost=_prob(mon["intelligence_detection_boost"], "monitoring.intelligence_detection_boost"),
-        intelligence_attribution_boost=_prob(
-            mon["intelligence_attribution_boost"], "monitoring.intelligence_attribution_boost"
-        ),
-        ukraine_recall=_prob(mon["ukraine_recall"], "monitoring.ukraine_recall"),
-        ukraine_report_delay=parse_delay(mon["ukraine_report_delay"], "monitoring.ukraine_report_delay"),
-        ukraine_evidence_weight=_prob(mon["ukraine_evidence_weight"], "monitoring.ukraine_evidence_weight"),
-        lead_absent_factor=_prob(mon["lead_absent_factor"], "monitoring.lead_absent_factor"),
-        decision_rule=rule,
-        qualified_share=_prob(cm["qualified_share"], "commission.qualified_share"),
-        commission_lead=lead,
-        investigation_time=parse_delay(cm["investigation_time"], "commission.investigation_time"),
-        attribution_probability=_prob(cm["attribution_probability"], "commission.attribution_probability"),
-        agree_if_conclusive=_prob(cm["agree_if_conclusive"], "commission.agree_if_conclusive"),
-        agree_if_inconclusive=_prob(cm["agree_if_inconclusive"], "commission.agree_if_inconclusive"),
-        consultation_delay=parse_delay(co["consultation_delay"], "coordination.consultation_delay"),
-        force_deployed=_bool(fo["deployed"], "force.deployed"),
-        force_min_troops=_nonneg(fo["min_troops"], "force.min_troops", "troops >= 0"),
-        force_hazard_multiplier=_nonneg(fo["hazard_multiplier"], "force.hazard_multiplier", "a multiplier >= 0"),
-        force_exposure=_prob(fo["exposure"], "force.exposure"),
-        invocation_delay=parse_delay(ua["invocation_delay"], "ukraine.invocation_delay"),
-        holding_days=_nonneg(ua["holding_days"], "ukraine.holding_days", "days >= 0"),
-        initial_capacity=_nonneg(ua["initial_capacity"], "ukraine.initial_capacity"),
-        support_growth=_nonneg(ua["support_growth"], "ukraine.support_growth", "a rate per day >= 0"),
-        damage_per_severity=_nonneg(ua["damage_per_severity"], "ukraine.damage_per_severity"),
-        damage_min_severity=_nonneg(ua["damage_min_severity"], "ukraine.damage_min_severity"),
-        labels={
+    sections = {
+        "top": c,
+        "coalition": coal,
+        "commitments": com,
+        "trigger": trig,
+        "monitoring": mon,
+        "commission": cm,
+        "coordination": _checked(c["coordination"], schema.CoordinationConfig, "coordination"),
+        "force": _checked(c["force"], schema.ForceConfig, "force"),
+        "ukraine": _checked(c["ukraine"], schema.UkraineConfig, "ukraine"),
+    }
+    return Scenario(**{
+        **_passed_on(sections),  # horizon, threshold_mean, us_role, report_delay, holding_days, ...
+        "states": tuple(states),
+        "regimes": regimes,
+        "support": support,
+        "breach_pattern": pattern,
+        "breach_params": breach_params,
+        "tiers": tiers,
+        "detection": detection,
+        "decision_rule": rule,
+        "labels": {
             "coalition": coal["name"],
             "commitments": com["name"],
             "breach": br["pattern"],
             "trigger": tr["rule"],
             "monitoring": mon["name"],
         },
-    )
+    })

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from guarantee_sim.scenario import schema  # noqa: F401  (registers the schema with Hydra's ConfigStore)
+from guarantee_sim.scenario.hydra_errors import explain, hydra_compose
+from guarantee_sim.scenario.schema import CONFIG_MODULE
 
-# composing -------------------------------------------------------------------------------
-CONFIG_MODULE = "guarantee_sim.conf"
+__all__ = ["CONFIG_MODULE", "compose_config", "load_scenario"]  # CONFIG_MODULE: the schema's, named here too
 
 
 def compose_config(overrides: tuple[str, ...] | list[str] = (), hydra: bool = False):
@@ -14,18 +14,10 @@ def compose_config(overrides: tuple[str, ...] | list[str] = (), hydra: bool = Fa
     Hydra's own errors are turned into one-line ``ConfigError``s naming the key. ``hydra=True``
     keeps Hydra's own node (sweeper parameters, launcher).
     """
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-
     overrides = list(overrides)
     try:
-        if GlobalHydra.instance().is_initialized():
-            return compose("config", overrides=overrides, return_hydra_config=hydra)
-        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            return compose("config", overrides=overrides, return_hydra_config=hydra)
+        return hydra_compose(overrides, hydra)
     except Exception as exc:  # Hydra raises several unrelated types; all are bad input here
-        from guarantee_sim.scenario.hydra_errors import explain
-
         raise explain(exc, overrides) from None
 
 

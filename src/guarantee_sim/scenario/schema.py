@@ -1,18 +1,29 @@
 """The scenario schema: structured-config dataclasses that Hydra checks every YAML and override against.
 
-Group YAMLs in ``conf/`` are the menu; these dataclasses are the schema. Registry-specific
-parameters (a breach pattern's, a trigger rule's) live in free ``params`` mappings that the
-registry entry's own ``Params`` dataclass checks when the scenario is built (``scenario.py``).
-Sources: see ``docs/parameters.md`` ([S] sourced, [E] assumption).
+Group YAMLs in ``conf/`` are the menu; these dataclasses are the schema. Hydra checks the types;
+what Hydra cannot check is declared here once, on the field, and ``scenario/build.py`` checks it
+from the declaration: a number's unit (``param(0.5, "probability")``, ranges in
+``model/registry.py``'s ``UNITS``), a delay (``"delay"``), the allowed options (``options=``), the
+run settings (``run_setting``). Registry-specific parameters (a breach pattern's, a trigger
+rule's) live in free ``params`` mappings that the registry entry's own ``Params`` dataclass
+checks when the scenario is built. Sources: see ``docs/parameters.md`` ([S] sourced, [E] assumption).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
+
+from guarantee_sim.model.registry import param
+
+CONFIG_MODULE = "guarantee_sim.conf"  # the YAML menus (conf/), a package so that installs carry them
+
+REGIMES = ("executive", "notify_parliament", "parliamentary", "congressional")
+US_ROLES = ("binding", "discretionary", "none")
 
 
 @dataclass
@@ -20,17 +31,17 @@ class StateSpec:
     """One coalition member (or the United States)."""
 
     iso: str = MISSING
-    regime: str = "executive"
-    weight: float = 1.0
-    capacity: Dict[str, float] = field(default_factory=dict)
+    regime: str = "executive"  # one of the coalition's regimes (checked against them when built)
+    weight: float = param(1.0, "non-negative")
+    capacity: Dict[str, float] = param({}, "non-negative")  # support type -> capacity (default: weight)
     eu: bool = False
-    force_troops: float = 0.0
+    force_troops: float = param(0.0, "troops")
     commission_seat: bool = False
     monitoring: bool = False
     monitoring_lead: bool = False
     us_conditional: bool = False
     bilateral_agreement: bool = False
-    threshold: Optional[float] = None
+    threshold: Optional[float] = param(None, "probability")
     source: str = ""
 
 
@@ -38,8 +49,8 @@ class StateSpec:
 class RegimeSpec:
     """A national procedure for deploying or activating support."""
 
-    delay: Any = 1.0
-    approval_probability: float = 0.95
+    delay: Any = param(1.0, "delay")
+    approval_probability: float = param(0.95, "probability")
     source: str = ""
 
 
@@ -48,16 +59,16 @@ class CoalitionConfig:
     name: str = MISSING
     states: Dict[str, Any] = field(default_factory=dict)
     regimes: Dict[str, RegimeSpec] = field(default_factory=dict)
-    threshold_mean: float = 0.25
-    threshold_sd: float = 0.15
+    threshold_mean: float = param(0.25, "probability")
+    threshold_sd: float = param(0.15, "non-negative")
     exclude: List[str] = field(default_factory=list)
 
 
 @dataclass
 class SupportTypeSpec:
     binding: bool = True
-    follow_through: float = 0.85
-    delivery_delay: Any = 0.0
+    follow_through: float = param(0.85, "probability")
+    delivery_delay: Any = param(0.0, "delay")
     national_procedure: bool = False
 
 
@@ -65,15 +76,15 @@ class SupportTypeSpec:
 class CommitmentsConfig:
     name: str = MISSING
     types: Dict[str, SupportTypeSpec] = field(default_factory=dict)
-    us_role: str = "discretionary"
+    us_role: str = param("discretionary", options=US_ROLES)
     honour_us_conditionality: bool = True
     cascade: bool = True
     bilateral_only: bool = False
-    activation_share: float = 0.5
+    activation_share: float = param(0.5, "probability")
     eu_sanctions: bool = True
-    eu_package_delay: Any = 14.0
-    eu_veto_probability: float = 0.3
-    eu_veto_delay: Any = 30.0
+    eu_package_delay: Any = param(14.0, "delay")
+    eu_veto_probability: float = param(0.3, "probability")
+    eu_veto_delay: Any = param(30.0, "delay")
     unsc_referral: bool = False
 
 
@@ -94,51 +105,58 @@ class TriggerConfig:
 @dataclass
 class MonitoringConfig:
     name: str = MISSING
-    detection: Dict[str, float] = field(default_factory=dict)
-    report_delay: Any = 1.0
-    false_alarm_rate: float = 0.005
-    false_alarm_attribution: float = 0.1
+    detection: Dict[str, float] = param({}, "probability")  # breach kind -> probability
+    report_delay: Any = param(1.0, "delay")
+    false_alarm_rate: float = param(0.005, "per day")
+    false_alarm_attribution: float = param(0.1, "probability")
     intelligence_sharing: bool = True
-    intelligence_detection_boost: float = 0.05
-    intelligence_attribution_boost: float = 0.05
-    ukraine_recall: float = 0.9
-    ukraine_report_delay: Any = 0.5
-    ukraine_evidence_weight: float = 0.6
-    lead_absent_factor: float = 0.8
+    intelligence_detection_boost: float = param(0.05, "probability")
+    intelligence_attribution_boost: float = param(0.05, "probability")
+    ukraine_recall: float = param(0.9, "probability")
+    ukraine_report_delay: Any = param(0.5, "delay")
+    ukraine_evidence_weight: float = param(0.6, "probability")
+    lead_absent_factor: float = param(0.8, "probability")
 
 
 @dataclass
 class CommissionConfig:
-    decision_rule: str = "qualified_majority"
-    qualified_share: float = 0.6667
-    lead: str = "United States"
-    investigation_time: Any = field(default_factory=lambda: {"dist": "gamma", "mean": 14.0, "shape": 4.0})
-    attribution_probability: float = 0.7
-    agree_if_conclusive: float = 0.9
-    agree_if_inconclusive: float = 0.1
+    decision_rule: str = "qualified_majority"  # a registered rule (model/commission.py)
+    qualified_share: float = param(0.6667, "probability")
+    lead: str = "United States"  # a state with a commission seat (checked when built)
+    investigation_time: Any = param({"dist": "gamma", "mean": 14.0, "shape": 4.0}, "delay")
+    attribution_probability: float = param(0.7, "probability")
+    agree_if_conclusive: float = param(0.9, "probability")
+    agree_if_inconclusive: float = param(0.1, "probability")
 
 
 @dataclass
 class CoordinationConfig:
-    consultation_delay: Any = 1.0
+    consultation_delay: Any = param(1.0, "delay")
 
 
 @dataclass
 class ForceConfig:
     deployed: bool = True
-    min_troops: float = 15000.0
-    hazard_multiplier: float = 0.4
-    exposure: float = 0.05
+    min_troops: float = param(15000.0, "troops")
+    hazard_multiplier: float = param(0.4, "multiplier")
+    exposure: float = param(0.05, "probability")
 
 
 @dataclass
 class UkraineConfig:
-    invocation_delay: Any = 1.0
-    holding_days: float = 30.0
-    initial_capacity: float = 1.0
-    support_growth: float = 0.002
-    damage_per_severity: float = 0.02
-    damage_min_severity: float = 3.0
+    invocation_delay: Any = param(1.0, "delay")
+    holding_days: float = param(30.0, "days")
+    initial_capacity: float = param(1.0, "non-negative")
+    support_growth: float = param(0.002, "per day")
+    damage_per_severity: float = param(0.02, "non-negative")
+    damage_min_severity: float = param(3.0, "non-negative")
+
+
+def run_setting(default: Any, unit: str | None = None, same_store: bool = False) -> Any:
+    """A run setting: how many runs and how they are made, not what is simulated (a sweep's cells
+    are not named by them, and they are no sweep lever). ``same_store``: a stored result does not
+    depend on it (a rerun with another value finds the same cell and sweep folders)."""
+    return param(default, unit, run_setting=True, same_store=same_store)
 
 
 @dataclass
@@ -152,14 +170,25 @@ class GuaranteeConfig:
     coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
     force: ForceConfig = field(default_factory=ForceConfig)
     ukraine: UkraineConfig = field(default_factory=UkraineConfig)
-    horizon: float = 365.0
-    runs: Any = 200  # a whole number, or "auto" (add batches until the precision is reached)
-    seed: int = 0
-    workers: int = 1
-    batch_size: int = 500
-    precision: float = 0.02
-    max_runs: int = 20000
-    baseline: Optional[str] = None
+    horizon: float = param(365.0, "positive days")
+    runs: Any = run_setting(200, "runs")  # a whole number, or "auto" (add batches until the precision is reached)
+    seed: int = run_setting(0)
+    workers: int = run_setting(1, "count", same_store=True)
+    batch_size: int = run_setting(500, "count")
+    precision: float = run_setting(0.02, "half-width")
+    max_runs: int = run_setting(20000, "count")
+    baseline: Optional[str] = run_setting(None)
+
+
+# The run settings, as the schema declares them (``run_setting``): runs, seed, workers, ...
+RUN_SETTINGS = tuple(f.name for f in dataclasses.fields(GuaranteeConfig) if f.metadata.get("run_setting"))
+# What a sweep's cells are not named by and is no lever: the run settings and the preset
+# (``experiment``, a defaults group). conf/config.yaml's hydra.job.config.override_dirname.exclude_keys
+# reads it through the ``gs_not_levers`` resolver; runs/sweep.py through this name.
+NOT_LEVERS = (*RUN_SETTINGS, "experiment")
+# Run settings a stored result does not depend on (``same_store``): a cell's fingerprint
+# (runs/store.py) and a sweep's folder (runs/cli.py) leave them out.
+STORE_NEUTRAL = tuple(f.name for f in dataclasses.fields(GuaranteeConfig) if f.metadata.get("same_store"))
 
 
 def register_schema() -> None:
@@ -171,6 +200,12 @@ def cell_name(override_dirname: str) -> str:
     return override_dirname or "default"
 
 
+def not_levers() -> list[str]:
+    """``${gs_not_levers:}`` in conf/config.yaml: ``NOT_LEVERS`` for Hydra's override_dirname."""
+    return list(NOT_LEVERS)
+
+
 register_schema()
-if not OmegaConf.has_resolver("gs_cell"):
-    OmegaConf.register_new_resolver("gs_cell", cell_name)
+for _name, _resolver in (("gs_cell", cell_name), ("gs_not_levers", not_levers)):
+    if not OmegaConf.has_resolver(_name):
+        OmegaConf.register_new_resolver(_name, _resolver)
