@@ -11,7 +11,7 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from guarantee_sim.present import plots, style, survival_figures, sweep_figures, timeline
+from guarantee_sim.present import narrative, plots, style, survival_figures, sweep_figures, timeline
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.scenario.build import build_scenario
@@ -145,11 +145,11 @@ def test_funnel_segments_are_the_summary_shares(sweep):
     summary, _, _ = sweep
     fig = sweep_figures.plot_funnel(summary, stamp=STAMP)
     ax = fig.axes[0]
-    widths = np.array([p.get_width() for p in ax.patches]).reshape(len(style.FUNNEL_ORDER), len(summary))
-    for i, stage in enumerate(style.FUNNEL_ORDER):
+    widths = np.array([p.get_width() for p in ax.patches]).reshape(len(narrative.FUNNEL_ORDER), len(summary))
+    for i, stage in enumerate(narrative.FUNNEL_ORDER):
         assert widths[i] == pytest.approx(summary[f"funnel_{stage}"].to_numpy())
     assert widths.sum(axis=0) == pytest.approx(1.0)
-    assert {t.get_text() for t in legend_of(fig).get_texts()} == set(style.STAGE_LABELS.values())
+    assert {t.get_text() for t in legend_of(fig).get_texts()} == set(narrative.STAGE_LABELS.values())
     readable(fig)
 
 

@@ -10,17 +10,6 @@ from matplotlib.figure import Figure
 
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
-# the funnel, from the furthest stage reached to the first link that failed
-FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]
-STAGE_LABELS = {
-    "activated": "activated",
-    "pending_at_horizon": "pending at the horizon",
-    "not_approved": "not approved",
-    "below_trigger": "below the trigger",
-    "unattributed": "unattributed",
-    "undetected": "undetected",
-    "no_breach": "no breach",
-}
 STAGE_COLOURS = {
     "activated": "#1b7837",
     "pending_at_horizon": "#a6dba0",

@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from guarantee_sim.present.plots import lever_columns, short_labels, values_of, varying
-from guarantee_sim.present.style import (FUNNEL_ORDER, LABEL, SERIES, SMALL, STAGE_COLOURS, STAGE_LABELS, TICK, grid_shape,
-                                         new_figure, pct, pretty, wrap, wrapped_title)
+from guarantee_sim.present.narrative import FUNNEL_ORDER, STAGE_LABELS
+from guarantee_sim.present.style import (LABEL, SERIES, SMALL, STAGE_COLOURS, TICK, grid_shape, new_figure, pct, pretty, wrap,
+                                         wrapped_title)
 
 
 def p_label(horizon: float | None) -> str:
