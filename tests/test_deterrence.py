@@ -151,3 +151,12 @@ def test_the_belief_over_time_is_in_the_event_record():
     assert choices["share"].nunique() > 1  # it learns as the run goes
     assert row["resolve_belief"] == model.violator.resolve_belief
     assert choices["count"].max() == row["max_escalation"]  # its incidents are its choices
+
+
+def test_strategic_rows_do_not_depend_on_workers():
+    scenario = load_scenario(("breach=strategic", "trigger=any_attributed"))
+    serial = run_replications(scenario, 60, 9, workers=1)
+    parallel = run_replications(scenario, 60, 9, workers=2, chunk_size=7)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(serial, parallel)

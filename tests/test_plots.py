@@ -207,3 +207,24 @@ def test_stamp_is_wrapped_to_the_figure_width():
     assert len(text.splitlines()) > 1 and all(len(line) <= per_line for line in text.splitlines())
     fig, _ = style.new_figure(4.0, 3.0, long)
     assert style.layout_problems(fig) == []
+
+
+def test_deterrence_figure_draws_the_three_measures_per_design_side_by_side():
+    designs = ["paris_2026", "budapest_like", "article5_like"]
+    rows = []
+    for i, d in enumerate(designs):
+        row = {"cell": f"commitments={d}", "commitments": d, "runs": 100}
+        for j, m in enumerate(("attack_probability", "support_in_time_given_attack", "protected_probability")):
+            est = 0.1 * (i + 1) + 0.2 * j
+            row.update({m: est, f"{m}_low": est - 0.05, f"{m}_high": est + 0.05})
+        rows.append(row)
+    rows[1]["support_in_time_given_attack"] = float("nan")  # no attack to answer: no bar, not a zero
+    summary = pd.DataFrame(rows)
+    fig = sweep_figures.plot_deterrence(summary, "commitments", stamp=STAMP)
+    ax = fig.axes[0]
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    expected = sorted(round(v, 6) for r in rows for m in ("attack_probability", "support_in_time_given_attack",
+                                                           "protected_probability") if not np.isnan(v := r[m]))
+    assert heights == expected and len(heights) == 8
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["paris 2026", "budapest\nlike", "article5\nlike"]
+    assert style.layout_problems(fig) == []

@@ -33,7 +33,7 @@ from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
-KINDS = ["heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]
+KINDS = ["heatmap", "bars", "deterrence", "km", "funnel", "support_types", "paired", "timeline"]
 
 
 def cli(cwd, *args):
@@ -169,7 +169,11 @@ def test_report_table_numbers_equal_the_sweep_summary(made, workspace):
     for r in body:
         s = summary.loc[r["attrs"]["data-cell"]]
         cells = [c for c in r["cells"] if "data-estimate" in c]
-        p, median, in_time, false_alarm, paired = cells
+        attack, in_time, protected, p, median, false_alarm, paired = cells
+        for cell, measure in ((attack, "attack_probability"), (in_time, "support_in_time_given_attack"),
+                              (protected, "protected_probability")):
+            for key, column in (("estimate", measure), ("low", f"{measure}_low"), ("high", f"{measure}_high")):
+                assert number(cell, key) == pytest.approx(s[column], nan_ok=True, rel=1e-15), (measure, key)
         assert (number(p), number(p, "low"), number(p, "high")) == (s.activation_probability, s.activation_low, s.activation_high)
         assert number(median) == pytest.approx(s.median_days, nan_ok=True, rel=1e-15)
         assert number(median, "low") == pytest.approx(s.median_days_low, nan_ok=True, rel=1e-15)
@@ -331,7 +335,7 @@ def test_two_sweeps_side_by_side(workspace, capsys):
         summary = pd.read_csv(folder / "sweep_summary.csv").set_index("cell")
         rows = {r["attrs"]["data-cell"]: r for r in page.tables["summary-table"] if r["attrs"].get("data-cell")}
         for cell, s in summary.iterrows():
-            p = [c for c in rows[cell]["cells"] if "data-estimate" in c][0]
+            p = [c for c in rows[cell]["cells"] if "data-estimate" in c][3]
             assert number(p) == s.activation_probability
     # the heat map puts the two monitoring set-ups side by side; the bars and curves compare them
     heat = figs[0].figure
@@ -354,7 +358,7 @@ def test_single_run_folder(workspace, capsys):
     folder = workspace / "results" / "runs" / "one"
     report_main([str(folder)])
     page = parsed(folder / "report.html")
-    assert [f["kind"] for f in page.figures] == ["bars", "km", "funnel", "support_types", "timeline"]
+    assert [f["kind"] for f in page.figures] == ["bars", "deterrence", "km", "funnel", "support_types", "timeline"]
     html = (folder / "report.html").read_text()
     assert "No heat map: it needs two levers that vary" in html
     summary = json.loads((folder / "summary.json").read_text())

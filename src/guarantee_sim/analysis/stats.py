@@ -75,12 +75,41 @@ def summarize(df: pd.DataFrame, horizon: float) -> dict:
         }
     counts = df["stage"].value_counts()
     out["funnel"] = {s: float(counts.get(s, 0)) / n if n else math.nan for s in STAGES}
-    sit = df["support_in_time"].dropna()
-    p, lo, hi = wilson(int(sit.sum()), len(sit))
-    out["support_in_time"] = {"estimate": p, "low": lo, "high": hi, "runs_with_offensive": int(len(sit))}
+    out.update(deterrence_and_response(df))
     p, lo, hi = wilson(int(df["false_activation"].sum()), n)
     out["false_activation"] = {"estimate": p, "low": lo, "high": hi}
     return out
+
+
+def deterrence_and_response(df: pd.DataFrame) -> dict:
+    """The measures that separate deterring an attack from answering one, each with its Wilson interval.
+
+    attack_probability: an armed attack (full offensive) within the horizon — the deterrence side.
+    support_in_time_given_attack: among runs with an attack, military support in time — the response side.
+    protected_probability: no attack, or military support in time. A design cannot raise it by
+    inviting more attacks, nor by promising less.
+    """
+    n = len(df)
+    attack = df["offensive_day"].notna().to_numpy()
+    in_time = df["support_in_time"].fillna(False).astype(bool).to_numpy()
+    out = {}
+    p, lo, hi = wilson(int(attack.sum()), n)
+    out["attack_probability"] = {"estimate": p, "low": lo, "high": hi}
+    p, lo, hi = wilson(int(in_time[attack].sum()), int(attack.sum()))
+    out["support_in_time_given_attack"] = {"estimate": p, "low": lo, "high": hi, "runs_with_attack": int(attack.sum())}
+    p, lo, hi = wilson(int((~attack | in_time).sum()), n)
+    out["protected_probability"] = {"estimate": p, "low": lo, "high": hi}
+    return out
+
+
+MEASURE_WORDS = {
+    "activation_probability": "P(binding support activated): states holding the activation share of the design's "
+                              "committed binding capacity delivering within the horizon",
+    "attack_probability": "P(attack): an armed attack (full offensive) within the horizon",
+    "support_in_time_given_attack": "P(support in time | attack): binding military support activated within "
+                                    "Ukraine's holding time, among runs with an attack",
+    "protected_probability": "P(protected): no attack, or military support in time",
+}
 
 
 def summary_rows(summary: dict) -> pd.DataFrame:
@@ -95,7 +124,9 @@ def summary_rows(summary: dict) -> pd.DataFrame:
     for t, d in summary["by_support_type"].items():
         add("activation_probability", t, d["activation_probability"])
         add("median_days_to_activation", t, d["median_days_to_activation"])
-    add("support_in_time", "military", summary["support_in_time"])
+    add("attack_probability", "all", summary["attack_probability"])
+    add("support_in_time_given_attack", "military", summary["support_in_time_given_attack"])
+    add("protected_probability", "all", summary["protected_probability"])
     add("false_activation", "all", summary["false_activation"])
     for stage, share in summary["funnel"].items():
         rows.append({"measure": f"funnel_{stage}", "support_type": "all", "estimate": share, "low": math.nan, "high": math.nan})
@@ -122,19 +153,21 @@ def format_summary(summary: dict, labels: dict | None = None) -> str:
     lines = []
     if labels:
         lines.append("Scenario: " + ", ".join(f"{k}={v}" for k, v in labels.items()))
+    sit = summary["support_in_time_given_attack"]
     lines += [
         f"Runs: {summary['runs']}, horizon {h:g} days (exploratory model: read the bands, not the points)",
-        f"Binding support activated: {_prob(summary['activation_probability'])}",
+        f"Attack (a full offensive within the horizon):          {_prob(summary['attack_probability'])}",
+        f"Military support in time, given an attack:           {_prob(sit)} of {sit['runs_with_attack']} runs with one",
+        f"Protected (no attack, or military support in time):  {_prob(summary['protected_probability'])}",
+        f"Binding support activated (the design's own measure): {_prob(summary['activation_probability'])}",
         f"Median days to activation (Kaplan-Meier, censored at the horizon): {_days(summary['median_days_to_activation'], h)}",
         "",
         f"{'support type':<14}{'P(activated)':<40}median days to activation",
     ]
     for t, d in summary["by_support_type"].items():
         lines.append(f"{t:<14}{_prob(d['activation_probability']):<40}{_days(d['median_days_to_activation'], h)}")
-    sit = summary["support_in_time"]
     lines += [
         "",
-        f"Military support in time against an offensive: {_prob(sit)} of {sit['runs_with_offensive']} runs with one",
         f"Activation resting on a false alarm: {_prob(summary['false_activation'])}",
         "",
         "Where the chain stopped (share of runs):",

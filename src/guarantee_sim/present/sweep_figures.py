@@ -237,3 +237,60 @@ def plot_funnel(summary: pd.DataFrame, cells=None, labels: dict | None = None, o
     wrapped_title(sf, title, fig.get_figwidth())
     return fig
 
+
+
+# 4. deterrence and response --------------------------------------------------------------------
+MEASURES = (  # column, short label, colour
+    ("attack_probability", "P(attack)", "#b2182b"),
+    ("support_in_time_given_attack", "P(support in time | attack)", "#e08214"),
+    ("protected_probability", "P(protected)", "#1b7837"),
+)
+
+
+def plot_deterrence(summary: pd.DataFrame, lever: str, facet: list[str] | None = None, order: dict | None = None,
+                    stamp: str | None = None, ncols: int = 2) -> Figure:
+    """Per value of ``lever`` (a design, say), the deterrence side, the response side and their
+    combination side by side, each with its Wilson whiskers: no design can look better by inviting
+    more attacks. A response share with no attack to answer is left out (no bar), not drawn as 0."""
+    table = summary
+    if facet is None:
+        facet = varying(table, exclude=[lever])
+    _one_per(table, [*facet, lever], "deterrence")
+    xs = values_of(table, lever, order)
+    panels = _facets(table, facet, order)
+    pw = max(3.4, 0.55 * len(xs) * len(MEASURES) * 0.3 + 0.5 * len(xs))
+    nr, nc = grid_shape(len(panels), max(1, min(ncols, int((11.5 - 0.9) // (pw + 0.3)))))
+    width = 0.9 + nc * (pw + 0.3)
+    fig, sf = new_figure(width, 1.6 + nr * 2.7, stamp)
+    axes = sf.subplots(nr, nc, squeeze=False, sharey=True)
+    bw = 0.8 / len(MEASURES)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.set_axis_off()
+            continue
+        title, t = panels[i]
+        for j, (col, _, colour) in enumerate(MEASURES):
+            rows = [(xs.index(str(r[lever])) - 0.4 + bw * (j + 0.5), r[col], r[f"{col}_low"], r[f"{col}_high"])
+                    for _, r in t.iterrows() if not pd.isna(r[col])]
+            if not rows:
+                continue
+            pos, est, lo, hi = (np.asarray(v, dtype=float) for v in zip(*rows))
+            ax.bar(pos, est, width=bw * 0.92, color=colour, zorder=2)
+            ax.errorbar(pos, est, yerr=[np.clip(est - lo, 0, None), np.clip(hi - est, 0, None)], fmt="none",
+                        ecolor="black", elinewidth=1.0, capsize=1.5, zorder=3)
+        ax.set_xticks(range(len(xs)), [wrap(pretty(v), 12) for v in xs], fontsize=TICK)
+        ax.set_xlim(-0.55, len(xs) - 0.45)
+        ax.set_ylim(0, 1.05)
+        ax.set_yticks(np.linspace(0, 1, 6))
+        ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+        ax.tick_params(axis="y", labelsize=TICK)
+        ax.grid(axis="y", color="0.9", zorder=0)
+        ax.set_axisbelow(True)
+        if title:
+            ax.set_title(wrap(title.replace(",", ", "), max(20, int(pw * 14))), fontsize=LABEL)
+        ax.set_xlabel(lever, fontsize=LABEL)
+    handles = [Patch(color=colour, label=label) for _, label, colour in MEASURES]
+    sf.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=TICK, frameon=False)
+    wrapped_title(sf, f"Deterrence and response by {lever}: P(attack) within the horizon, P(military support in time "
+                      "| attack), P(protected: no attack, or support in time) (whiskers: 95% Wilson interval)", width)
+    return fig

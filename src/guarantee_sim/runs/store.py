@@ -133,9 +133,10 @@ def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml
     write_atomic(cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml))
     write_json(cell_dir / "provenance.json", record(plan.seed, started, n, {"cell": label, "levers": levers}))
     write_json(cell_dir / "summary.json", summary)
-    p = summary["activation_probability"]
+    p, a = summary["activation_probability"], summary["attack_probability"]
     line = (
         f"{label}: {n} runs ({computed} batches computed, {resumed} resumed) in {time.perf_counter() - clock:.1f} s;"
+        f" P(attack) {a['estimate']:.3f} [{a['low']:.3f}, {a['high']:.3f}];"
         f" P(activated) {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
     )
     if plan.runs is None:

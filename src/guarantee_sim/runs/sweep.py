@@ -75,7 +75,9 @@ def summary_row(cell: str, levers: dict, summary: dict) -> dict:
         row[f"median_days_{t}"] = _num(d["median_days_to_activation"])
     for stage in STAGES:
         row[f"funnel_{stage}"] = summary["funnel"][stage]
-    row["support_in_time"] = _num(summary["support_in_time"])
+    for measure in ("attack_probability", "support_in_time_given_attack", "protected_probability"):
+        d = summary[measure]
+        row.update({measure: _num(d), f"{measure}_low": _num(d, "low"), f"{measure}_high": _num(d, "high")})
     row["false_activation"] = _num(summary["false_activation"])
     if "half_width" in summary:
         row["half_width"] = summary["half_width"]
@@ -158,17 +160,26 @@ def default_baseline(task_overrides, sweeper_params=None) -> tuple[str, str] | N
 
 
 def format_sweep(table: pd.DataFrame) -> str:
-    cols = ["cell", "runs", "P(activated) [95% CI]", "median days [95% CI]", "paired diff vs baseline [95% CI]"]
+    cols = ["cell", "runs", "P(attack) [95% CI]", "P(in time | attack)", "P(protected)", "P(activated) [95% CI]",
+            "median days [95% CI]", "paired diff vs baseline [95% CI]"]
     lines = []
     for _, r in table.iterrows():
+        measures = [_ci(r, m) for m in ("attack_probability", "support_in_time_given_attack", "protected_probability")]
         p = f"{r.activation_probability:.3f} [{r.activation_low:.3f}, {r.activation_high:.3f}]"
         m = "—" if math.isnan(r.median_days) else f"{r.median_days:.0f} [{_fmt(r.median_days_low)}, {_fmt(r.median_days_high)}]"
         d = "" if math.isnan(r.paired_difference) else f"{r.paired_difference:+.3f} [{r.paired_low:+.3f}, {r.paired_high:+.3f}]"
-        lines.append((r.cell, str(r.runs), p, m, d))
+        lines.append((r.cell, str(r.runs), *measures, p, m, d))
     widths = [max(len(c), *(len(line[i]) for line in lines)) for i, c in enumerate(cols)]
     out = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
     out += ["  ".join(v.ljust(w) for v, w in zip(line, widths)) for line in lines]
     return "\n".join(out)
+
+
+def _ci(r, measure: str) -> str:
+    est = r.get(measure, math.nan)
+    if est is None or math.isnan(est):
+        return "—"
+    return f"{est:.3f} [{r[f'{measure}_low']:.3f}, {r[f'{measure}_high']:.3f}]"
 
 
 def _fmt(v) -> str:

@@ -70,6 +70,30 @@ def narrated_run(res: Results, cell: str, run: int):
     return model, stored
 
 
+MAX_DETERRENCE_PANELS = 6
+
+
+def deterrence_cells(res: Results, p: Plan) -> tuple[pd.DataFrame | None, str, str]:
+    """The cells of the deterrence figure: by design when the designs vary, and, when the sweep has
+    the strategic violator, its cells only (the scripted violators do not weigh the guarantee).
+    None when the results predate these measures or would need more than a handful of panels."""
+    from guarantee_sim.present.plots import varying
+
+    table = res.summary
+    note = ""
+    if "attack_probability" not in table.columns:
+        return None, "", ""
+    if "breach" in res.levers and (table["breach"].astype(str) == "strategic").any() and table["breach"].nunique() > 1:
+        table = table[table["breach"].astype(str) == "strategic"].drop(columns="breach")
+        note = (" Cells with the strategic violator (breach=strategic) only: the scripted violators attack on a "
+                "schedule whatever the design.")
+    lever = "commitments" if "commitments" in varying(table) else p.bars
+    panels = table.drop_duplicates([c for c in varying(table, exclude=[lever])] or ["cell"]).shape[0]
+    if varying(table, exclude=[lever]) and panels > MAX_DETERRENCE_PANELS:
+        return None, "", ""
+    return table, lever, note
+
+
 def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, pd.DataFrame]]:
     """Every figure the plan asks for, and the tables behind the report."""
     from guarantee_sim.present import survival_figures, sweep_figures, timeline
@@ -98,6 +122,15 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                         "Bars: the share of runs with binding support activated within the horizon; whiskers: 95% Wilson "
                         "interval." + (f" Colour: {p.hue}." if p.hue else "")
                         + (" Panels: the other levers." if varying(res.summary, exclude=[p.bars, p.hue]) else "")))
+    table, lever, note = deterrence_cells(res, p)
+    if table is not None:
+        fig = sweep_figures.plot_deterrence(table, lever, order=res.order, stamp=stamp)
+        figs.append(ReportFigure("deterrence", "deterrence", fig, f"Deterrence and response by {lever}",
+                                 "Per " + lever + ", side by side: P(attack) — an armed attack within the horizon (the "
+                                 "deterrence side); P(support in time | attack) — binding military support activated "
+                                 "within Ukraine's holding time, among runs with an attack (the response side; no bar "
+                                 "where no run had an attack); P(protected) — no attack, or support in time. Whiskers: "
+                                 "95% Wilson intervals." + note))
     labels, common = cell_labels(res, p.scenarios)
     pair = p.pairs[0] if p.pairs else None
     fig = survival_figures.plot_km(res.runs, p.scenarios, hk, pair=pair, order=res.order, stamp=stamp)

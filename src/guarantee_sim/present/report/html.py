@@ -56,20 +56,23 @@ def summary_html(res: Results) -> str:
     levers = res.levers
     show_cell = not levers
     paired = bool(res.summary["paired_difference"].notna().any())  # a sweep without a baseline has none
-    head = ([] if not show_cell else ["cell"]) + [*levers, "runs", "P(activated), 95% CI", "median days to activation, 95% CI",
-                                                  "military support in time", "activation on a false alarm"]
+    head = ([] if not show_cell else ["cell"]) + [*levers, "runs", "P(attack), 95% CI", "P(support in time | attack), 95% CI",
+                                                  "P(protected), 95% CI", "P(binding support activated), 95% CI",
+                                                  "median days to activation, 95% CI", "activation on a false alarm"]
     head += ["paired difference vs baseline, 95% BCa", "baseline"] if paired else []
     rows = []
     for _, r in res.summary.iterrows():
         h = float(res.cell_source[r["cell"]].meta.get("horizon") or res.horizon)
         cells = [f'<td>{esc(r["cell"])}</td>'] if show_cell else []
         cells += [*(f"<td>{esc(r[k])}</td>" for k in levers), td(int(r["runs"]))]
+        for m in ("attack_probability", "support_in_time_given_attack", "protected_probability"):
+            est, lo, hi = r.get(m, math.nan), r.get(f"{m}_low", math.nan), r.get(f"{m}_high", math.nan)
+            cells.append(td(fmt_ci(est, lo, hi), est, lo, hi, names=("estimate", "low", "high")))
         cells.append(td(fmt_ci(r["activation_probability"], r["activation_low"], r["activation_high"]),
                         r["activation_probability"], r["activation_low"], r["activation_high"],
                         names=("estimate", "low", "high")))
         cells.append(td(fmt_ci(r["median_days"], r["median_days_low"], r["median_days_high"], pct=False, horizon=h),
                         r["median_days"], r["median_days_low"], r["median_days_high"], names=("estimate", "low", "high")))
-        cells.append(td(fmt_p(r["support_in_time"]), r["support_in_time"], names=("estimate",)))
         cells.append(td(fmt_p(r["false_activation"]), r["false_activation"], names=("estimate",)))
         if paired:
             d = r.get("paired_difference", math.nan)
