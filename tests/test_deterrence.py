@@ -160,3 +160,10 @@ def test_strategic_rows_do_not_depend_on_workers():
     import pandas as pd
 
     pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_dropping_the_us_backstop_invites_more_attacks(designs):
+    """Resolve is read from absolute capacity, not from the share of the design's own promises:
+    a design with fewer promises does not look more resolute for it."""
+    d = higher(rows("commitments=no_us_backstop"), designs["paris_2026"])
+    assert d["low"] > 0, d

@@ -4,6 +4,7 @@ import math
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -152,3 +153,24 @@ def test_help_names_the_seed_keys(capsys):
     explain.main(["--help"])
     out = capsys.readouterr().out
     assert "run=I" in out and "run_seed=S" in out and "--brief" in out
+
+
+GOLDEN = Path(__file__).parent / "golden"
+DECISIVE = ("trigger", "invocation", "consultation", "decision", "approval", "delivery", "activation")
+
+
+def decisive_and_outcome(text: str) -> list[str]:
+    """The lines that tell what the coalition did, and the outcome section."""
+    lines = text.splitlines()
+    kept = [line for line in lines if (m := re.match(r"\s+day\s+[\d.]+\s+(\w+)\s", line)) and m.group(1) in DECISIVE]
+    return kept + [""] + lines[next(i for i, line in enumerate(lines) if line.startswith("Outcome")):]
+
+
+def test_explain_tells_the_same_runs_as_before_the_event_record(capsys):
+    """Two runs told before the typed-event rewrite (files recorded then): the whole story of one,
+    the decisive events and the outcome of the other, now made from events, are unchanged."""
+    explain.main(["breach=hybrid", "trigger=count_window", "seed=7"])
+    assert capsys.readouterr().out == (GOLDEN / "explain_hybrid_count_window_seed7.txt").read_text()
+    explain.main(["breach=surge_offensive", "seed=3", "run=12"])
+    expected = (GOLDEN / "explain_surge_offensive_seed3_run12.txt").read_text().splitlines()
+    assert decisive_and_outcome(capsys.readouterr().out) == expected

@@ -65,18 +65,19 @@ def _capacity_quantile(delays: list[tuple[float, float]], share: float) -> float
     return delays[-1][1]
 
 
-def design_view(model, discretionary_weight: float, expected_attribution: float, expected_investigation: float,
-                timely_days: float) -> DesignView:
+def design_view(model, discretionary_weight: float, decisive_capacity: float, expected_attribution: float,
+                expected_investigation: float, timely_days: float) -> DesignView:
     """The violator's reading of the scenario (``model.spec``): what the statement and the deployments
     make public. What they do not — how good the commission's evidence is, how fast it works — the
     violator assumes (``expected_attribution``, ``expected_investigation``) and learns."""
     s, commission, force = model.spec, model.commission, model.force
     mil = s.support.get("military")
-    total = s.committed.get("military", 0.0)
     binding = s.committed_binding.get("military", 0.0)
-    share = binding / total if total > 0 else 0.0
+    discretionary = s.committed.get("military", 0.0) - binding
     follow = mil.follow_through if mil is not None else 0.0
-    resolve = follow * (share + discretionary_weight * (1.0 - share))
+    # absolute capacity, not a share of the design's own promises: promising more never looks weaker
+    weight = (binding + discretionary_weight * discretionary) / decisive_capacity if decisive_capacity > 0 else 1.0
+    resolve = follow * min(1.0, weight)
 
     members = len(commission.members)
     passes = ({c: s.decision_rule.pass_probability(p, members, s.qualified_share)
@@ -154,6 +155,7 @@ class StrategicViolator(BreachPattern):
         expected_investigation: float = param(14.0, "days", "its prior: the commission's investigation time (mean)")
         tripwire: float = param(0.3, "probability", "chance a deployed force (at full size) drags its contributors in")
         discretionary_weight: float = param(0.3, "probability", "how much non-binding military support counts")
+        decisive_capacity: float = param(100.0, "non-negative", "military capacity (roster units) it takes as a decisive response")
         rationality: float = param(10.0, "non-negative", "logit choice sharpness (0: rungs chosen at random)")
         fixed_belief: float = param(-1.0, None, "if in [0, 1]: the resolve belief, fixed (no design, no learning)")
 
@@ -173,7 +175,8 @@ class StrategicViolator(BreachPattern):
     # what the violator sees --------------------------------------------------------------------
     def read_design(self, model) -> None:
         p = self.params
-        view = design_view(model, p.discretionary_weight, p.expected_attribution, p.expected_investigation, p.timely_days)
+        view = design_view(model, p.discretionary_weight, p.decisive_capacity, p.expected_attribution,
+                           p.expected_investigation, p.timely_days)
         s = model.spec
         contributors = sum(profile.force_troops for profile in s.states)
         drag = p.tripwire * min(1.0, contributors / s.force_min_troops) if model.force.deployed and s.force_min_troops > 0 else 0.0
