@@ -10,8 +10,10 @@ import pathlib
 import sys
 
 import pandas as pd
+from omegaconf import OmegaConf
 
-from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.scenario.build import build_scenario
+from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.runs.runner import run_replications
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "runs.parquet"
@@ -24,10 +26,18 @@ def options(group: str) -> list[str]:
 
 
 def golden_rows(cells=None) -> pd.DataFrame:
+    """Each group's option is composed once and the cells are built from the composed sections
+    (a cell's config is the base with its three group sections; 20 compositions, not 288)."""
     frames = []
-    cells = cells or itertools.product(options("breach"), options("trigger"), options("commitments"))
+    cells = list(cells or itertools.product(options("breach"), options("trigger"), options("commitments")))
+    base = OmegaConf.to_container(compose_config(()))
+    sections = {(group, option): OmegaConf.to_container(compose_config((f"{group}={option}",)))[group]
+                for group, i in (("breach", 0), ("trigger", 1), ("commitments", 2))
+                for option in dict.fromkeys(cell[i] for cell in cells)}
     for breach, trigger, design in cells:
-        scenario = load_scenario((f"breach={breach}", f"trigger={trigger}", f"commitments={design}"))
+        cfg = {**base, "breach": sections["breach", breach], "trigger": sections["trigger", trigger],
+               "commitments": sections["commitments", design]}
+        scenario = build_scenario(cfg)
         df = run_replications(scenario, RUNS, SEED)
         df.insert(0, "commitments", design)
         df.insert(0, "trigger", trigger)
