@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from guarantee_sim.model.agents import SupportStatus
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.outcomes import Stage
+from guarantee_sim.scenario.schema import REGIMES
 
 # vocabulary ----------------------------------------------------------------------------------
 BREACH_WORDS = {
@@ -45,7 +46,7 @@ STAGE_MEANING = {
 }
 # the funnel, from the furthest stage reached to the first link that failed
 FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]
-REGIME_ORDER = ("executive", "notify_parliament", "parliamentary", "congressional")
+REGIME_ORDER = REGIMES  # the legal regimes, fastest procedure first (declared with the schema)
 # kinds of story line that a brief story keeps (plus the finding that fires each trigger)
 DECISIVE_KINDS = (EventKind.TRIGGER, EventKind.INVOCATION, EventKind.CONSULTATION, EventKind.DECISION,
                   EventKind.APPROVAL, EventKind.DELIVERY, EventKind.ACTIVATION)
