@@ -163,6 +163,7 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
     if p.run:
         cell, run = p.run
         model, stored = narrated_run(res, cell, run)
+        from guarantee_sim.present.narrative import stage_text, why
         from guarantee_sim.runs.runner import release
 
         label = labels.get(cell) or cell_labels(res, [cell])[0][cell]
@@ -171,8 +172,9 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                                   stamp=stamp_for(res, [res.cell_source[cell]], extra))
         release(model)
         figs.append(ReportFigure("timeline", "timeline", fig, f"One run: {cell}, run {run}",
-                            "The run re-computed with narration from the cell's config.yaml and the run's seed. Top: "
-                            "breaches, detections, referrals and findings, the trigger, approvals and deliveries. "
-                            "Bottom: the coalition cascade — when each state approved (open) and began delivering "
-                            "(filled) each type of support, grouped by legal regime."))
+                            "The run re-computed with its event record from the cell's config.yaml and the run's seed. "
+                            "Top: the violator's decisions (strategic violator), breaches, detections, referrals and "
+                            "findings, the trigger, the states' decisions and deliveries. Bottom: the coalition cascade "
+                            "— when each state approved (open) and began delivering (filled) each type of support, "
+                            f"grouped by legal regime. Stage: {stage_text(model)}. Why: {why(model)}"))
     return figs, tables
