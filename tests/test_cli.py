@@ -74,3 +74,32 @@ def test_info_flags_need_no_earlier_composition(tmp_path):
     job = yaml.safe_load(run_cli(tmp_path, "--cfg", "job", "breach=hybrid").stdout)
     assert job["breach"]["pattern"] == "hybrid" and job["runs"] == 200
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_folder_chosen_by_hand_is_resumed_or_refused(tmp_path, monkeypatch, capsys):
+    """hydra.run.dir=X twice: the second finds the run complete; another seed into X is refused in
+    one line and changes nothing (it used to overwrite it)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from guarantee_sim.runs import cli
+
+    def run(*args):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(sys, "argv", ["guarantee-sim"])
+        try:
+            cli.main(["coalition=teaching", "runs=20", "hydra.run.dir=mine", *args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            GlobalHydra.instance().clear()
+        return code, capsys.readouterr()
+
+    assert run()[0] == 0
+    before = (tmp_path / "mine" / "runs.parquet").read_bytes()
+    code, out = run()
+    assert code == 0 and "run: complete, skipped (20 runs)" in out.out
+    code, out = run("seed=5")
+    assert code == 2 and out.err.count("\n") == 1
+    assert "error: hydra.run.dir: mine holds other results: seed 0 (this command: 5)" in out.err
+    assert (tmp_path / "mine" / "runs.parquet").read_bytes() == before

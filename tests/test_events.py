@@ -52,6 +52,20 @@ def test_every_event_kind_has_a_sentence_and_a_timeline_mark(told):
         assert timeline.mark(event) in timeline.MARKS, kind
 
 
+def test_every_incident_reason_changes_the_words_and_the_mark(told):
+    """The reasons of the evidence-and-escalation issue are told and drawn apart from the plain event."""
+    import dataclasses
+
+    model = told.model
+    for kind, reason, extra in ((EventKind.BREACH, Reason.WAR, {}),
+                                (EventKind.FINDING, Reason.BOTH_SIDES, {"attributed": False, "conclusive": True}),
+                                (EventKind.TRIGGER, Reason.OVERT_ATTACK, {})):
+        plain = dataclasses.replace(SAMPLE[kind], **extra)
+        tagged = dataclasses.replace(plain, reason=reason)
+        assert narrative.sentence(tagged, model) != narrative.sentence(plain, model), reason
+        assert timeline.mark(tagged) != timeline.mark(plain), reason
+
+
 def test_every_decision_reason_has_words(told):
     m = told.model
     state = m.coalition[0]

@@ -166,9 +166,11 @@ def decisive_and_outcome(text: str) -> list[str]:
     return kept + [""] + lines[next(i for i, line in enumerate(lines) if line.startswith("Outcome")):]
 
 
-def test_explain_tells_the_same_runs_as_before_the_event_record(capsys):
-    """Two runs told before the typed-event rewrite (files recorded then): the whole story of one,
-    the decisive events and the outcome of the other, now made from events, are unchanged."""
+def test_explain_tells_the_recorded_runs(capsys):
+    """Two recorded runs: the whole story of one, the decisive events and the outcome of the other.
+    Recorded before the typed-event rewrite, which left them byte-identical; re-recorded when a
+    model issue changed the runs on purpose (evidence and escalation: attribution by evidence, war
+    after an armed attack), as the golden set is."""
     explain.main(["breach=hybrid", "trigger=count_window", "seed=7"])
     assert capsys.readouterr().out == (GOLDEN / "explain_hybrid_count_window_seed7.txt").read_text()
     explain.main(["breach=surge_offensive", "seed=3", "run=12"])

@@ -27,7 +27,8 @@ def assert_never_lowers(low, high):
 
 
 def test_non_adaptive_patterns_are_the_registered_ones():
-    assert set(NON_ADAPTIVE) == {"compliant", "poisson", "sporadic", "chronic", "salami", "hybrid", "surge_offensive"}
+    assert set(NON_ADAPTIVE) == {"compliant", "poisson", "sporadic", "chronic", "salami", "hybrid", "surge_offensive",
+                                 "deniable_incursion"}  # issue 13: the deniable incursion (model/escalation.py)
 
 
 @pytest.mark.parametrize("pattern", [p for p in NON_ADAPTIVE if p != "compliant"])

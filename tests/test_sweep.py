@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import run_cli
 from guarantee_sim.runs.cli import covering_jobs, sweep_folder
 from guarantee_sim.analysis.stats import wilson
 from guarantee_sim.runs.store import Progress
@@ -233,3 +234,24 @@ def test_a_sweep_composes_each_cell_once_through_the_checked_sweeper(tmp_path, m
         GlobalHydra.instance().clear()
     assert len(composed) == 4 and len(set(composed)) == 4
     assert len(pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")) == 4
+
+
+run_in_process = run_cli
+
+
+def test_baseline_unquoted_long_and_unicode_lever_values(tmp_path, monkeypatch, capsys):
+    """``baseline=lever=value`` needs no quotes; a value too long for a folder name, or with letters
+    beyond ASCII (quoted), still makes one cell folder each and a full table."""
+    long = "x" * 300
+    code, out, err = run_in_process(["-m", f"coalition.states.France.source={long},'Élysée'", "coalition=teaching",
+                                     "runs=20", f"baseline=coalition.states.France.source={long}",
+                                     "hydra.sweep.dir=s"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "s" / "sweep_summary.json").read_text())
+    assert summary["baseline"] == ["coalition.states.France.source", long]
+    cells = sorted(p.name for p in (tmp_path / "s").iterdir() if p.is_dir())
+    assert len(cells) == 2 and all(len(c.encode()) <= 200 for c in cells) and any("Élysée" in c for c in cells)
+    table = pd.read_csv(tmp_path / "s" / "sweep_summary.csv", dtype=str, keep_default_na=False)
+    assert sorted(table["coalition.states.France.source"]) == sorted([long, "Élysée"])
+    base = next(c for c in cells if "Élysée" not in c)
+    assert table.set_index("coalition.states.France.source").loc["Élysée", "baseline_cell"] == base

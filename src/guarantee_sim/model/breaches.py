@@ -61,11 +61,26 @@ class Breach:
     count: int = 1
     targets_force: bool = False
     index: int = -1
+    mutual: bool = False  # low-level fire in which both sides take part (a share by Ukraine)
+
+    @property
+    def trigger_severity(self) -> float:
+        """What the trigger rules weigh: the severity, scaled by the count for aggregated fire."""
+        if self.count <= 1:
+            return self.severity  # × (1 + log10 1) = × 1
+        return float(scaled_severity(np.array([self.severity]), np.array([self.count]))[0])
 
 
 KINDS = list(BreachKind)
 _SEVERITY = np.array([k.default_severity for k in KINDS])
 _DENIABILITY = np.array([k.default_deniability for k in KINDS])
+OVERT_DENIABILITY = 0.5  # an armed attack less deniable than this is overt [E]
+
+
+def scaled_severity(severity: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """An aggregated day's severity grows with its count: × (1 + log10 n) [E] (1 violation: as is;
+    10: twice; 1,000: four times), so intensity reaches the count and severity triggers."""
+    return severity * (1.0 + np.log10(np.maximum(count, 1)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,15 +97,20 @@ class BreachPlan:
     severity: np.ndarray
     deniability: np.ndarray
     count: np.ndarray
+    mutual: np.ndarray | None = None  # both sides fire (default: nowhere)
+
+    def __post_init__(self):
+        if self.mutual is None:
+            object.__setattr__(self, "mutual", np.zeros(len(self.day), bool))
 
     @classmethod
     def of(cls, breaches: Iterable[Breach]) -> "BreachPlan":
-        rows = [(b.day, KINDS.index(b.kind), b.severity, b.deniability, b.count) for b in breaches]
+        rows = [(b.day, KINDS.index(b.kind), b.severity, b.deniability, b.count, b.mutual) for b in breaches]
         if not rows:
             return cls.empty()
-        day, kind, severity, deniability, count = zip(*rows)
+        day, kind, severity, deniability, count, mutual = zip(*rows)
         return cls(np.array(day, float), np.array(kind, np.int64), np.array(severity, float),
-                   np.array(deniability, float), np.array(count, np.int64))
+                   np.array(deniability, float), np.array(count, np.int64), np.array(mutual, bool))
 
     @classmethod
     def at(cls, times, kind: "BreachKind | np.ndarray", severity=None, deniability=None) -> "BreachPlan":
@@ -107,8 +127,9 @@ class BreachPlan:
         return cls(np.empty(0), np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64))
 
     @classmethod
-    def daily_fire(cls, times: np.ndarray, counts: np.ndarray, explosions: np.ndarray) -> "BreachPlan":
-        """Aggregated low-level fire: each day an artillery and a small-arms incident carrying their counts."""
+    def daily_fire(cls, times: np.ndarray, counts: np.ndarray, explosions: np.ndarray, mutual: bool = True) -> "BreachPlan":
+        """Aggregated fire: each day an artillery and a small-arms incident carrying their counts
+        (``mutual``: both sides fire, as along the contact line in 2015-22; war fire is not)."""
         art, small = BreachKind.ARTILLERY, BreachKind.SMALL_ARMS
         per_day = np.column_stack([explosions, counts - explosions]).ravel()
         keep = per_day > 0
@@ -117,18 +138,22 @@ class BreachPlan:
         deniability = np.array([art.default_deniability, small.default_deniability])
         slot = np.tile([0, 1], len(times))[keep]
         return cls(np.repeat(np.asarray(times, float), 2)[keep], kind, severity[slot], deniability[slot],
-                   per_day[keep].astype(np.int64))
+                   per_day[keep].astype(np.int64), np.full(int(keep.sum()), mutual))
 
     @classmethod
     def concat(cls, *plans: "BreachPlan") -> "BreachPlan":
         return cls(*(np.concatenate([getattr(p, f) for p in plans]) for f in cls._FIELDS))
 
-    _FIELDS = ("day", "kind", "severity", "deniability", "count")
+    _FIELDS = ("day", "kind", "severity", "deniability", "count", "mutual")
 
     def sorted(self) -> "BreachPlan":
         """In time order (stable: same-day incidents keep their planned order)."""
         order = np.argsort(self.day, kind="stable")
         return BreachPlan(*(getattr(self, f)[order] for f in self._FIELDS))
+
+    def trigger_severity(self) -> np.ndarray:
+        """``Breach.trigger_severity`` of every incident."""
+        return scaled_severity(self.severity, self.count)
 
     def keys(self) -> np.ndarray:
         """The breach kinds' keys (``"artillery"``, ...), as trigger rules read them."""
@@ -136,7 +161,7 @@ class BreachPlan:
 
     def breach(self, i: int) -> Breach:
         return Breach(float(self.day[i]), KINDS[self.kind[i]], float(self.severity[i]), float(self.deniability[i]),
-                      int(self.count[i]), index=int(i))
+                      int(self.count[i]), index=int(i), mutual=bool(self.mutual[i]))
 
     def __len__(self) -> int:
         return len(self.day)
@@ -416,84 +441,4 @@ class SurgeOffensive(BreachPattern):
         return fire
 
 
-@BREACH_PATTERNS.register("adaptive_probe")
-class AdaptiveProbe(BreachPattern):
-    """Escalates while unanswered; stands down after a timely attributed response [E].
-
-    Each unanswered incident (no attributed finding within ``timely_days``) raises the next
-    incident's severity by one step; a timely attributed finding or an activation pauses the
-    probing for ``pause_days`` and lowers the level. Reaching level 5 is an armed attack.
-    """
-
-    classifier = {"adaptive": True, "deniable": False, "escalating": True, "aggregated": False, "strategic": False}
-
-    @dataclass(frozen=True)
-    class Params:
-        rate: float = param(0.1, "per day", "probing incidents per day")
-        timely_days: float = param(21.0, "days", "a response within this many days counts as timely")
-        escalate_after: int = param(2, "positive", "unanswered incidents per escalation step")
-        pause_days: float = param(60.0, "days")
-
-    _ladder = Salami._ladder
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.level = 1
-        self.unanswered = 0
-        self.paused_until = -1.0
-        self.stand_downs = 0
-        self.launched_attack = False
-        self._open: list[Breach] = []
-
-    def _next(self, after: float) -> Breach | None:
-        rate = self.params.rate * (self.hazard if self.level >= 4 else 1.0)
-        if rate <= 0:
-            return None
-        t = max(after, self.paused_until) + self.rng.exponential(1 / rate)
-        if t > self.horizon:
-            return None
-        return self._incident(t, self._ladder[self.level - 1])
-
-    def plan(self) -> list[Breach]:
-        first = self._next(0.0)
-        return [first] if first else []
-
-    def next_after(self, breach: Breach) -> Breach | None:
-        if not self.allows(breach):
-            return self._next(breach.day)
-        # an earlier incident still unanswered after timely_days counts against the coalition
-        still_open = []
-        for b in self._open:
-            if breach.day - b.day > self.params.timely_days:
-                self.unanswered += 1
-            else:
-                still_open.append(b)
-        self._open = still_open + [breach]
-        if breach.kind is BreachKind.ARMED_ATTACK:
-            self.launched_attack = True
-            self.deterred = False
-        if self.unanswered >= self.params.escalate_after and self.level < 5:
-            self.level += 1
-            self.unanswered = 0
-        return self._next(breach.day)
-
-    def allows(self, breach: Breach) -> bool:
-        return breach.day >= self.paused_until
-
-    def _stand_down(self, day: float) -> None:
-        self.paused_until = day + self.params.pause_days
-        self.level = max(1, self.level - 1)
-        self.unanswered = 0
-        self._open = []
-        self.stand_downs += 1
-        if not self.launched_attack:
-            self.deterred = True
-
-    def observe_finding(self, breach: Breach | None, attributed: bool, day: float) -> None:
-        if breach is None or not attributed:
-            return
-        if day - breach.day <= self.params.timely_days:
-            self._stand_down(day)
-
-    def observe_activation(self, day: float) -> None:
-        self._stand_down(day)
+# adaptive_probe and deniable_incursion: model/escalation.py (registered through model/__init__.py)

@@ -1,10 +1,13 @@
 """The special commission: investigates referred incidents, attributes them, and decides by a rule.
 
-Attribution has two parts. The investigation's evidence is conclusive with a probability
-that falls with the incident's deniability and is lower when only Ukraine reported it; then
-each member agrees with a probability that depends on whether the evidence is conclusive,
-and the decision rule (a registry entry) aggregates the votes. Votes are drawn per incident
-and member whatever the rule, so a stricter rule can only remove findings, never add them.
+Attribution follows evidence. The investigation's evidence is conclusive with a probability
+that falls with the incident's deniability, rises with its scale (a bigger act gives more
+independent looks; a day's fire, one per violation weighted by ``evidence_per_violation``) and
+is lower when only Ukraine reported it; overt, large acts are also investigated faster. In mutual
+fire the commission may find violations by both sides. Then each member agrees with a probability
+that depends on whether the evidence is conclusive, and the decision rule (a registry entry)
+aggregates the votes. Votes are drawn per incident and member whatever the rule, so a stricter
+rule can only remove findings, never add them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
+from guarantee_sim.model.monitoring import binomial_quantile
 from guarantee_sim.model.registry import Registry
 
 DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")
@@ -101,17 +105,31 @@ class LeadNation(DecisionRule):
 
 @dataclass(slots=True)
 class Referral:
-    """An incident referred to the commission: a real breach or a false alarm."""
+    """An incident referred to the commission: a real breach or a false alarm, with what its
+    investigation will find (drawn when referred, from the incident's own stream positions)."""
 
     day: float
     breach: object
     false_alarm: bool
     monitoring_evidence: bool
     index: int
+    investigation: float = 0.0
+    conclusive: bool = False
+    attributed: bool = False
+    both_sides: bool = False
 
 
 class SpecialCommission:
-    """Model component: investigation time, attribution and the members' decision."""
+    """Model component: investigation time, attribution by evidence, and the members' decision.
+
+    Evidence (docs/model.md 7.5): each "look" at an incident is conclusive with
+    ``c = q (1 - deniability)`` (times Ukraine's evidence weight when only Ukraine reported it);
+    a single incident gives ``1 + evidence_scale (severity - 1)`` looks, a day's aggregated fire
+    ``evidence_per_violation`` looks per violation by the violator; the evidence is conclusive with
+    ``1 - (1 - c)^looks`` and the investigation takes its drawn time divided by
+    ``max(1, looks (1 - deniability))``. In mutual fire Ukraine fires a binomial share; the
+    commission then finds "violations by both sides" with probability Ukraine's share of the day.
+    """
 
     def __init__(self, scenario, streams, members: list[str]):
         self.s = scenario
@@ -127,37 +145,69 @@ class SpecialCommission:
                 streams.uniforms("fa/votes", width),
             ),
         }
+        self._u_split, self._u_both = streams.uniforms("ukraine_fire"), streams.uniforms("both_sides")
         base = scenario.attribution_probability
         if scenario.intelligence_sharing and any(s.monitoring for s in scenario.states):
             base = min(1.0, base + scenario.intelligence_attribution_boost)
         self.base_attribution = base
         self.open_investigations = 0
 
-    def investigation_time(self, referral: Referral) -> float:
-        u_inv, _, _ = self._u[referral.false_alarm]
-        return self.s.investigation_time.from_uniform(u_inv(referral.index))
-
-    def evidence_probabilities(self, deniability: np.ndarray, monitoring_evidence: np.ndarray) -> np.ndarray:
-        """Vectorised ``evidence_probability`` for real incidents."""
-        q = self.base_attribution * (1.0 - deniability)
-        return np.where(monitoring_evidence, q, q * self.s.ukraine_evidence_weight)
-
     def false_alarm_evidence(self) -> float:
         """The chance that the evidence about an incident that never happened looks conclusive."""
         return self.base_attribution * self.s.false_alarm_attribution
 
-    def evidence_probability(self, referral: Referral) -> float:
-        if referral.false_alarm:
-            return self.false_alarm_evidence()
-        q = self.base_attribution * (1.0 - referral.breach.deniability)
-        return q if referral.monitoring_evidence else q * self.s.ukraine_evidence_weight
+    def evidence(self, severity, deniability, count, mutual, monitoring_evidence, n_ukraine) -> tuple:
+        """(chance the evidence is conclusive, investigation speed-up) of real incidents (arrays)."""
+        s = self.s
+        aggregated = (count > 1) | mutual
+        looks = np.where(aggregated, s.evidence_per_violation * (count - n_ukraine),
+                         1.0 + s.evidence_scale * np.maximum(severity - 1.0, 0.0))
+        c = self.base_attribution * (1.0 - deniability)
+        c = np.where(monitoring_evidence, c, c * s.ukraine_evidence_weight)
+        return 1.0 - (1.0 - c) ** looks, np.maximum(1.0, looks * (1.0 - deniability))
 
-    def investigate_all(self, false_alarm: bool, idx: np.ndarray, evidence: np.ndarray) -> tuple:
-        """Vectorised: (investigation days, conclusive, attributed) of many referrals at once.
+    def _take(self, stream, idx: np.ndarray) -> np.ndarray:
+        n = int(idx.max()) + 1 if len(idx) else 0
+        return stream.span(0, n)[idx] if n else np.empty(0)
 
-        Reads the same stream positions as ``investigation_time`` and ``attribute``, so both
-        give the same findings.
-        """
+    def investigate(self, idx: np.ndarray, severity, deniability, count, mutual, monitoring_evidence) -> tuple:
+        """(investigation days, conclusive, attributed, both sides) of real incidents ``idx`` (each
+        reads its own stream positions, so one at a time or all at once give the same findings)."""
+        count, mutual = np.asarray(count, np.int64), np.asarray(mutual, bool)
+        n_ukraine = np.zeros(len(idx), np.int64)
+        if mutual.any() and self.s.ukraine_share > 0:
+            m = np.flatnonzero(mutual)
+            n_ukraine[m] = binomial_quantile(self._take(self._u_split, idx[m]), count[m],
+                                             np.full(len(m), self.s.ukraine_share))
+        evidence, speed = self.evidence(np.asarray(severity, float), np.asarray(deniability, float), count, mutual,
+                                        np.asarray(monitoring_evidence, bool), n_ukraine)
+        days, conclusive, attributed = self._decide(False, idx, evidence)
+        both = mutual & (n_ukraine > 0) & (self._take(self._u_both, idx) * count < n_ukraine)
+        return days / speed, conclusive, attributed & ~both, both
+
+    def investigate_one(self, i: int, b, monitoring_evidence: bool) -> tuple:
+        """``investigate`` for one single (not aggregated) incident, the violator's choice of the
+        moment (adaptive and strategic violators; their runs never compare with a bulk screening)."""
+        s = self.s
+        if b.mutual or b.count > 1:
+            one = dict(severity=[b.severity], deniability=[b.deniability], count=[b.count], mutual=[b.mutual])
+            return tuple(a[0] for a in self.investigate(np.array([i]), monitoring_evidence=[monitoring_evidence], **one))
+        looks = 1.0 + s.evidence_scale * max(b.severity - 1.0, 0.0)
+        c = self.base_attribution * (1.0 - b.deniability) * (1.0 if monitoring_evidence else s.ukraine_evidence_weight)
+        u_inv, u_ev, u_votes = self._u[False]
+        days = s.investigation_time.from_uniform(u_inv(i)) / max(1.0, looks * (1.0 - b.deniability))
+        conclusive = u_ev(i) < 1.0 - (1.0 - c) ** looks
+        if not self.members:
+            return days, conclusive, conclusive, False
+        p_agree = s.agree_if_conclusive if conclusive else s.agree_if_inconclusive
+        votes = u_votes.block(i, len(self.members)) < p_agree
+        return days, conclusive, s.decision_rule.decide(votes, self.lead_index, s.qualified_share), False
+
+    def investigate_false_alarms(self, n: int) -> tuple:
+        """(investigation days, conclusive, attributed) of false alarms ``0 .. n-1``."""
+        return self._decide(True, np.arange(n), np.full(n, self.false_alarm_evidence()))
+
+    def _decide(self, false_alarm: bool, idx: np.ndarray, evidence: np.ndarray) -> tuple:
         u_inv, u_ev, u_votes = self._u[false_alarm]
         n = int(idx.max()) + 1 if len(idx) else 0
         days = self.s.investigation_time.from_uniforms(u_inv.span(0, n)[idx]) if n else np.empty(0)
@@ -169,13 +219,3 @@ class SpecialCommission:
         p_agree = np.where(conclusive, self.s.agree_if_conclusive, self.s.agree_if_inconclusive)
         attributed = self.s.decision_rule.decide_many(votes_u < p_agree[:, None], self.lead_index, self.s.qualified_share)
         return days, conclusive, np.asarray(attributed, dtype=bool)
-
-    def attribute(self, referral: Referral) -> tuple[bool, bool]:
-        """(conclusive evidence, attributed by the decision rule)."""
-        _, u_ev, u_votes = self._u[referral.false_alarm]
-        conclusive = u_ev(referral.index) < self.evidence_probability(referral)
-        if not self.members:
-            return conclusive, conclusive
-        p_agree = self.s.agree_if_conclusive if conclusive else self.s.agree_if_inconclusive
-        votes = u_votes.block(referral.index, len(self.members)) < p_agree
-        return conclusive, self.s.decision_rule.decide(votes, self.lead_index, self.s.qualified_share)

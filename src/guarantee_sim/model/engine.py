@@ -24,10 +24,11 @@ import mesa
 import numpy as np
 
 from guarantee_sim.model.agents import CoalitionState, Ukraine, Violator, coalition_streams, joining_thresholds
-from guarantee_sim.model.breaches import Breach, BreachKind
+from guarantee_sim.model.breaches import KINDS, OVERT_DENIABILITY, Breach, BreachKind, BreachPlan
 from guarantee_sim.model.commission import Referral, SpecialCommission
 from guarantee_sim.model.coordination import CoordinationCell
 from guarantee_sim.model.deterrence import RUNG_OF_KIND
+from guarantee_sim.model.escalation import war_fire
 from guarantee_sim.model.events import Event, EventKind, Reason, events_frame
 from guarantee_sim.model.force import MultinationalForce
 from guarantee_sim.model.monitoring import MonitoringMechanism
@@ -117,6 +118,9 @@ class GuaranteeModel(mesa.Model):
         self.trigger_day: dict[str, float] = {}
         self.trigger_false_alarm: dict[int, bool] = {}
         self.tier_fired = [False] * len(self.tiers)
+        self.war: range | None = None  # the war's incidents (their indices), once an armed attack began it
+        self._overt_fed: set[int] = set()  # overt attacks the trigger saw when referred (overt-attack path)
+        self._screened: dict[int, tuple] = {}  # incident -> what the commission will find, screened in bulk
 
         self._plan()
         self.datacollector = None
@@ -210,11 +214,45 @@ class GuaranteeModel(mesa.Model):
             b.targets_force = hit
         adaptive = self.violator.pattern.adaptive
         observations = [None] * len(planned) if adaptive else self.monitoring.observe(planned)
+        if not adaptive:
+            self._screen(plan, np.arange(len(plan)), observations)
         for b, obs in zip(planned, observations):
             self.schedule(b.day, "breach", self._on_breach, b, obs)
-        for fa in self.monitoring.false_alarms(self.horizon):
-            ref = Referral(fa.report_day, fa, True, True, fa.index)
+        alarms = self.monitoring.false_alarms(self.horizon)
+        inv, conclusive, attributed = self.commission.investigate_false_alarms(len(alarms))
+        for fa, t, c, a in zip(alarms, inv.tolist(), conclusive.tolist(), attributed.tolist()):
+            ref = Referral(fa.report_day, fa, True, True, fa.index, t, c, a)
             self.schedule(fa.report_day, "referral", self._on_referral, ref)
+
+    def _screen(self, plan: BreachPlan, index: np.ndarray, observations: list) -> None:
+        """What the commission would find on each incident if referred, worked out in bulk (each
+        incident reads its own stream positions, so the findings are those of one at a time)."""
+        seen = np.array([o.detected for o in observations], bool)
+        found = self.commission.investigate(index, plan.severity, plan.deniability, plan.count, plan.mutual, seen)
+        self._screened.update(zip(index.tolist(), zip(*(a.tolist() for a in found))))
+
+    def overt(self, kind: np.ndarray, deniability: np.ndarray) -> np.ndarray:
+        """Which incidents (kinds as positions in ``KINDS``) are overt armed attacks the design lets
+        Ukraine and the coalition act on before the commission's finding."""
+        if not self.spec.overt_attack_path:
+            return np.zeros(len(kind), bool)
+        return (kind == KINDS.index(BreachKind.ARMED_ATTACK)) & (deniability < OVERT_DENIABILITY)
+
+    def _start_war(self, attack: Breach) -> None:
+        """The first armed attack begins the war: daily fire at war intensity to the horizon (its own
+        stream; its incidents are numbered after every incident known so far)."""
+        s = self.spec
+        war = war_fire(attack.day, self.horizon, self.streams.rng("war"), s.war_daily_violations, s.war_days, s.war_period)
+        first = self._next_index
+        self.war = range(first, first + len(war))
+        self._next_index += len(war)
+        planned = list(war)
+        for b, i, hit in zip(planned, self.war, self.force.targeted(war, offset=first).tolist()):
+            b.index, b.targets_force = i, hit
+        observations = self.monitoring.observe(planned)
+        self._screen(war, np.arange(first, first + len(war)), observations)
+        for b, obs in zip(planned, observations):
+            self.schedule(b.day, "breach", self._on_breach, b, obs)
 
     def _next_decision(self, after: float) -> None:
         day = self.violator.pattern.next_decision(after)
@@ -250,10 +288,13 @@ class GuaranteeModel(mesa.Model):
         self.n_incidents += 1
         self.breaches_by_kind[breach.kind] += breach.count
         self.ukraine.suffer(breach)
+        war = self.war is not None and breach.index in self.war
         incident = {"incident": breach.index, "breach": breach.kind.key, "count": breach.count,
                     "targets_force": breach.targets_force}
         if self.recording:
-            self.record(Event(day, EventKind.BREACH, severity=breach.severity, **incident))
+            self.record(Event(day, EventKind.BREACH, Reason.WAR if war else None, severity=breach.severity, **incident))
+        if breach.kind is BreachKind.ARMED_ATTACK and self.war is None:
+            self._start_war(breach)
         referral_day = math.inf
         if obs.detected:
             self.n_detected += obs.n_detected
@@ -268,7 +309,11 @@ class GuaranteeModel(mesa.Model):
             if not obs.detected and self.recording:
                 self.record(Event(day, EventKind.DETECTION, Reason.UKRAINE_REPORT, seen=0, due=ua_day, **incident))
         if referral_day < math.inf:
-            self.schedule(referral_day, "referral", self._on_referral, Referral(referral_day, breach, False, obs.detected, breach.index))
+            found = self._screened.get(breach.index)
+            if found is None:  # an incident planned on the way (adaptive and strategic violators)
+                found = self.commission.investigate_one(breach.index, breach, bool(obs.detected))
+            ref = Referral(referral_day, breach, False, bool(obs.detected), breach.index, *found)
+            self.schedule(referral_day, "referral", self._on_referral, ref)
         elif not obs.detected and self.recording:
             self.record(Event(day, EventKind.DETECTION, Reason.UNREPORTED, seen=0, **incident))
 
@@ -282,23 +327,36 @@ class GuaranteeModel(mesa.Model):
             b = ref.breach
             self.record(Event(day, EventKind.REFERRAL, incident=ref.index, breach=b.kind.key, breach_day=b.day,
                               false_alarm=ref.false_alarm, monitoring_evidence=ref.monitoring_evidence))
-        self.schedule(day + self.commission.investigation_time(ref), "finding", self._on_finding, ref)
+        self.schedule(day + ref.investigation, "finding", self._on_finding, ref)
+        b = ref.breach
+        if (self.spec.overt_attack_path and not ref.false_alarm and b.kind is BreachKind.ARMED_ATTACK
+                and b.deniability < OVERT_DENIABILITY):  # as ``overt``
+            # the overt-attack path: Ukraine invokes and the coalition consults on what all can see
+            self._overt_fed.add(ref.index)
+            self._feed_trigger(day, Finding(day, b.day, b.kind, b.trigger_severity, True, False, b.targets_force, b,
+                                            overt=True))
 
     def _on_finding(self, day: float, ref: Referral) -> None:
-        conclusive, attributed = self.commission.attribute(ref)
+        conclusive, attributed = ref.conclusive, ref.attributed
         self.n_findings += 1
         b = ref.breach
         real = None if ref.false_alarm else b
-        self.violator.learn_finding(real, attributed, day)
+        war = real is not None and self.war is not None and ref.index in self.war
+        if not war:  # a violator at war no longer probes the coalition's answers
+            self.violator.learn_finding(real, attributed, day)
+        severity = b.severity if ref.false_alarm else b.trigger_severity
         if self.recording:
-            why = None if attributed else (Reason.INCONCLUSIVE if not conclusive else Reason.MEMBERS_SPLIT)
+            why = None if attributed else (Reason.BOTH_SIDES if ref.both_sides else
+                                           Reason.INCONCLUSIVE if not conclusive else Reason.MEMBERS_SPLIT)
             self.record(Event(day, EventKind.FINDING, why, incident=ref.index, breach=b.kind.key, breach_day=b.day,
-                              severity=b.severity, false_alarm=ref.false_alarm, conclusive=bool(conclusive),
+                              severity=severity, false_alarm=ref.false_alarm, conclusive=bool(conclusive),
                               attributed=bool(attributed)))
         if not attributed:
             return
         self.n_attributed += 1
-        finding = Finding(day, b.day, b.kind, b.severity, True, ref.false_alarm, getattr(b, "targets_force", False), real)
+        if ref.index in self._overt_fed and not ref.false_alarm:
+            return  # the trigger has seen this attack already
+        finding = Finding(day, b.day, b.kind, severity, True, ref.false_alarm, getattr(b, "targets_force", False), real)
         self._feed_trigger(day, finding)
 
     def _feed_trigger(self, day: float, finding: Finding) -> None:
@@ -310,7 +368,8 @@ class GuaranteeModel(mesa.Model):
                 for t in self.spec.tiers[i].types:
                     self.trigger_day[t] = day
                 if self.recording:
-                    self.record(Event(day, EventKind.TRIGGER, tier=i, false_alarm=finding.false_alarm))
+                    self.record(Event(day, EventKind.TRIGGER, Reason.OVERT_ATTACK if finding.overt else None, tier=i,
+                                      false_alarm=finding.false_alarm))
                 self.schedule(day, "trigger", self._on_trigger, i)
 
     # from trigger to decisions ----------------------------------------------------------------
@@ -367,7 +426,7 @@ class GuaranteeModel(mesa.Model):
         activated = not math.isnan(r.activation_day)
         offensive = self.ukraine.offensive_day
         military = r.activation_day_type.get("military", nan)
-        committed_total = sum(r.committed.values())
+        committed_total = math.fsum(r.committed.values())  # exact: the same on every Python
         row = {
             "seed": self.seed,
             "activated": activated,
@@ -389,7 +448,7 @@ class GuaranteeModel(mesa.Model):
             row[f"trigger_day_{t}"] = self.trigger_day.get(t, nan)
         row.update(
             states_activated=r.n_states_delivering,
-            capacity_share=sum(r.delivering_capacity.values()) / committed_total if committed_total else 0.0,
+            capacity_share=math.fsum(r.delivering_capacity.values()) / committed_total if committed_total else 0.0,
             support_in_time=(None if offensive is None else bool(military <= offensive + self.ukraine.holding_time)),
             false_activation=bool(activated and any(self.trigger_false_alarm.values())),
             deterred=bool(self.violator.pattern.deterred),

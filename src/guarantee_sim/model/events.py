@@ -39,8 +39,11 @@ class Reason(enum.Enum):
     SEEN = "seen"  # the monitoring detected the incident
     UKRAINE_REPORT = "ukraine_report"  # the monitoring missed it; Ukraine reports it
     UNREPORTED = "unreported"  # missed by the monitoring, not reported by Ukraine
+    WAR = "war"  # a breach of the war that follows an armed attack (daily fire at war intensity)
     INCONCLUSIVE = "inconclusive"  # the evidence was inconclusive
     MEMBERS_SPLIT = "members_split"  # conclusive evidence, but the members split under the rule
+    BOTH_SIDES = "both_sides"  # mutual fire: the commission finds violations by both sides, names neither
+    OVERT_ATTACK = "overt_attack"  # the trigger fired on an overt armed attack, before any finding
     NO_FOLLOW_THROUGH = "no_follow_through"  # the state did not follow through on its commitment
     UNSC_VETO = "unsc_veto"  # referred to the UN Security Council, where the violator vetoes
     WILLING = "willing"  # willing; its joining conditions are checked in the cascade

@@ -26,10 +26,11 @@ class MultinationalForce:
     def is_targeted(self, breach) -> bool:
         return breach.severity >= self.TRIP_WIRE_SEVERITY and self._u(breach.index) < self.exposure
 
-    def targeted(self, plan) -> np.ndarray:
-        """``is_targeted`` for every incident of a ``BreachPlan`` (incident i reads position i)."""
+    def targeted(self, plan, offset: int = 0) -> np.ndarray:
+        """``is_targeted`` for every incident of a ``BreachPlan`` (incident i reads position
+        ``offset + i``: the war's incidents are numbered after the plan's)."""
         heavy = np.flatnonzero(plan.severity >= self.TRIP_WIRE_SEVERITY)
         hit = np.zeros(len(plan), dtype=bool)
         if len(heavy) and self.exposure > 0:
-            hit[heavy] = self._u.span(0, int(heavy[-1]) + 1)[heavy] < self.exposure
+            hit[heavy] = self._u.span(offset, int(heavy[-1]) + 1)[heavy] < self.exposure
         return hit

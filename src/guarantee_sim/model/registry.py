@@ -116,9 +116,20 @@ def build_params(params_cls: type, values: Any, key: str):
     return params_cls(**check_fields(values, params_cls, key))
 
 
+def bound(x: float) -> str:
+    """A bound as people write it: 1000000 rather than 1e+06."""
+    if isinstance(x, int):
+        return str(x)
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else f"{x:g}"
+
+
 @dataclass(frozen=True)
 class Unit:
-    """What a numeric field's unit allows, and the words its errors use."""
+    """What a numeric field's unit allows, and the words its errors use.
+
+    Every unit has a finite upper bound: NaN and infinity are refused everywhere, and so are
+    values large enough to overflow a sum or exhaust memory (``docs/results-store.md``, "Limits").
+    """
 
     allowed: str  # what the error says is allowed
     low: float = 0.0
@@ -127,37 +138,57 @@ class Unit:
     whole: bool = False  # a whole number
     what: str = "number"  # "expected a <what>, got ..."; "<what> 2 is outside [0, 1]"
     words: tuple[str, ...] = ()  # words allowed besides numbers ("auto")
+    interval: bool = False  # errors name the interval (a probability); else the bound crossed
 
     def check(self, value: Any, key: str) -> Any:
         """The value as an int (whole units) or a float; ``ConfigError`` when out of range."""
-        if value in self.words:
+        if isinstance(value, str) and value in self.words:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a {self.what}, got {value!r}", self.allowed)
-        if self.whole and not float(value).is_integer():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(key, f"expected a finite {self.what}, got {value}", self.allowed)
+        if self.whole and isinstance(value, float) and not value.is_integer():
             raise ConfigError(key, f"expected a {self.what}, got {value!r}", self.allowed)
         inside = (self.low < value if self.low_open else self.low <= value) and value <= self.high
-        if not inside:  # NaN too
-            if self.high < math.inf:
-                interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        if not inside:
+            if self.interval:
+                interval = f"{'(' if self.low_open else '['}{bound(self.low)}, {bound(self.high)}]"
                 raise ConfigError(key, f"{self.what} {value} is outside {interval}", self.allowed)
+            if value > self.high:
+                raise ConfigError(key, f"must be <= {bound(self.high)}, got {value}", self.allowed)
             raise ConfigError(key, f"must be {'>' if self.low_open else '>='} {self.low:g}, got {value}", self.allowed)
         return int(value) if self.whole else float(value)
 
 
+# Upper bounds (docs/results-store.md, "Limits"): far above any value the model is meant for, low
+# enough that a run stays finite in time and memory and no sum overflows.
+MAX_RUNS = 1_000_000       # runs (and max_runs, batch_size) of one cell: ~30 min and ~0.3 GB of rows
+MAX_WORKERS = 64           # worker processes of one cell (fewer are started on a machine with fewer CPUs)
+MAX_HORIZON = 36_500.0     # days (a century): ~4 ms a default run, ~0.1 s the busiest pattern
+MAX_RATE = 10.0            # events per day (100x the busiest default): ~0.4 M incidents over MAX_HORIZON
+MAX_AMOUNT = 1e6           # any other amount: weights, capacities, severities, days, multipliers
+MAX_TROOPS = 1e7
+MAX_SEED = 2**63 - 1
+
 # Every unit a field can declare (``param(default, unit)``), in one table.
 UNITS = {
-    "probability": Unit("a number in [0, 1]", high=1.0, what="probability"),
-    "non-negative": Unit("a non-negative number"),
-    "positive": Unit("a positive number", low_open=True),
-    "days": Unit("a non-negative number of days"),
-    "positive days": Unit("a positive number of days", low_open=True),
-    "per day": Unit("a rate per day >= 0"),
-    "multiplier": Unit("a multiplier >= 0"),
-    "troops": Unit("troops >= 0"),
-    "count": Unit("1, 2, 3, ...", low=1, whole=True, what="whole number"),
-    "runs": Unit("1, 2, 3, ... or auto", low=1, whole=True, what="whole number", words=("auto",)),
-    "half-width": Unit("e.g. 0.02", high=0.5, low_open=True, what="Wilson half-width"),
+    "probability": Unit("a number in [0, 1]", high=1.0, what="probability", interval=True),
+    "non-negative": Unit(f"a non-negative number, at most {bound(MAX_AMOUNT)}", high=MAX_AMOUNT),
+    "positive": Unit(f"a positive number, at most {bound(MAX_AMOUNT)}", low_open=True, high=MAX_AMOUNT),
+    "days": Unit(f"a non-negative number of days, at most {bound(MAX_AMOUNT)}", high=MAX_AMOUNT),
+    "positive days": Unit(f"a positive number of days, at most {bound(MAX_AMOUNT)}", low_open=True, high=MAX_AMOUNT),
+    "horizon": Unit(f"a positive number of days, at most {bound(MAX_HORIZON)}", low_open=True, high=MAX_HORIZON,
+                    what="horizon"),
+    "per day": Unit(f"a rate per day >= 0, at most {bound(MAX_RATE)}", high=MAX_RATE, what="rate"),
+    "multiplier": Unit(f"a multiplier >= 0, at most {bound(MAX_AMOUNT)}", high=MAX_AMOUNT),
+    "troops": Unit(f"troops >= 0, at most {bound(MAX_TROOPS)}", high=MAX_TROOPS),
+    "count": Unit(f"1, 2, 3, ... (at most {MAX_RUNS})", low=1, high=MAX_RUNS, whole=True, what="whole number"),
+    "runs": Unit(f"1, 2, 3, ... or auto (at most {MAX_RUNS})", low=1, high=MAX_RUNS, whole=True, what="whole number",
+                 words=("auto",)),
+    "workers": Unit(f"1, 2, 3, ... (at most {MAX_WORKERS})", low=1, high=MAX_WORKERS, whole=True, what="whole number"),
+    "seed": Unit(f"a whole number >= 0, at most {MAX_SEED}", high=MAX_SEED, whole=True, what="seed"),
+    "half-width": Unit("e.g. 0.02", high=0.5, low_open=True, what="Wilson half-width", interval=True),
 }
 PARSED_UNITS = ("delay",)  # checked by a parser the caller hands to check_fields (``parse_delay``)
 
@@ -184,7 +215,7 @@ def check_value(value: Any, f: dataclasses.Field, key: str) -> Any:
     if options:
         return check_option(value, key, options)
     unit = UNITS.get(f.metadata.get("unit"))
-    if unit is not None and str(f.type).replace("typing.", "").startswith("Dict["):  # each value has the unit
+    if unit is not None and (kind is dict or str(f.type).replace("typing.", "").startswith("Dict[")):  # each value has the unit
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected a mapping, got {value!r}")
         return {k: unit.check(v, f"{key}.{k}") for k, v in value.items()}
@@ -199,6 +230,8 @@ def check_value(value: Any, f: dataclasses.Field, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a number, got {value!r}", TYPE_WORDS[float])
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(key, f"expected a finite number, got {value}", "a finite number")
     elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():

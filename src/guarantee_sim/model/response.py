@@ -54,7 +54,7 @@ class CoalitionResponse:
     def binding_share(self) -> float:
         if self.total_binding <= 0:
             return 0.0
-        return sum(self.delivering_binding.values()) / self.total_binding
+        return math.fsum(self.delivering_binding.values()) / self.total_binding  # exact: the same on every Python
 
     # the consultation's outcome ----------------------------------------------------------------
     def decide(self, day: float, types: list[str]) -> None:

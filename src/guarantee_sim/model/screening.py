@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from guarantee_sim.model.breaches import KINDS, BreachKind, BreachPlan
+from guarantee_sim.model.escalation import war_fire
 from guarantee_sim.model.triggers import Finding
 
 
@@ -19,21 +20,35 @@ class CompiledScreening:
     """The screened plan of one run: the trigger feed, and the counters by the day they happen."""
 
     def __init__(self, model, plan: BreachPlan, targets: np.ndarray):
+        monitoring, commission, ukraine, s = model.monitoring, model.commission, model.ukraine, model.spec
+        # the first armed attack, and Ukraine's holding time then, from the damage of earlier incidents;
+        # the war that follows it (incidents after the plan's, as the event path numbers them)
+        attacks = np.flatnonzero(plan.kind == KINDS.index(BreachKind.ARMED_ATTACK))
+        self.offensive = None
+        if len(attacks):
+            first = int(attacks[0])
+            before = plan.severity[:first]
+            damage = s.damage_per_severity * sum(before[before >= s.damage_min_severity].tolist())
+            self.offensive = (float(plan.day[first]), ukraine.holding_time_at(float(plan.day[first]), damage))
+            war = war_fire(float(plan.day[first]), model.horizon, model.streams.rng("war"), s.war_daily_violations,
+                           s.war_days, s.war_period)
+            model.war = range(len(plan), len(plan) + len(war))
+            if len(war):
+                targets = np.concatenate([targets, model.force.targeted(war, offset=len(plan))])
+                plan = BreachPlan.concat(plan, war)
         n = len(plan)
         days, counts = plan.day, plan.count
-        monitoring, commission, ukraine = model.monitoring, model.commission, model.ukraine
         detected, n_detected, report_day = monitoring.observe_arrays(plan)
         ua_day = ukraine.report_days(days, n)
         referral = np.minimum(np.where(detected, report_day, np.inf), ua_day)
         referred = np.flatnonzero(np.isfinite(referral))
-        evidence = commission.evidence_probabilities(plan.deniability[referred], detected[referred])
-        inv, _, attributed = commission.investigate_all(False, referred, evidence)
+        inv, _, attributed, _ = commission.investigate(referred, plan.severity[referred], plan.deniability[referred],
+                                                       counts[referred], plan.mutual[referred], detected[referred])
         finding_day = referral[referred] + inv
 
         alarms = monitoring.false_alarms(model.horizon)
         fa_report = np.array([fa.report_day for fa in alarms])
-        fa_evidence = np.full(len(alarms), commission.false_alarm_evidence())
-        fa_inv, _, fa_attributed = commission.investigate_all(True, np.arange(len(alarms)), fa_evidence)
+        fa_inv, _, fa_attributed = commission.investigate_false_alarms(len(alarms))
         fa_finding_day = fa_report + fa_inv if len(alarms) else np.empty(0)
 
         # what the counters count, by the day it happens; summed up to a day by sync()
@@ -45,47 +60,44 @@ class CompiledScreening:
             "attributed": np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]]),
         }
 
-        # the first armed attack, and Ukraine's holding time then, from the damage of earlier incidents
-        attacks = np.flatnonzero(plan.kind == KINDS.index(BreachKind.ARMED_ATTACK))
-        self.offensive = None
-        if len(attacks):
-            first = int(attacks[0])
-            s = model.spec
-            before = plan.severity[:first]
-            damage = s.damage_per_severity * sum(before[before >= s.damage_min_severity].tolist())
-            self.offensive = (float(days[first]), ukraine.holding_time_at(float(days[first]), damage))
-
         def useful(kinds, severity, force) -> np.ndarray:
             return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in model.tiers])
 
-        real = referred[attributed]
-        keep = useful(plan.keys()[real], plan.severity[real], targets[real])
+        # the overt-attack path: an overt armed attack reaches the trigger when it is referred
+        overt = referred[model.overt(plan.kind[referred], plan.deniability[referred])]
+        severity = plan.trigger_severity()
+        commission_fed = attributed & ~np.isin(referred, overt)
+        real = referred[commission_fed]
+        keep = useful(plan.keys()[real], severity[real], targets[real])
+        overt_keep = useful(plan.keys()[overt], severity[overt], targets[overt])
         fa_hit = np.flatnonzero(fa_attributed)
         fa_keep = np.zeros(0, bool)
         if len(fa_hit):
             fa_keep = useful(np.array([alarms[j].kind.key for j in fa_hit], dtype=object),
                              np.array([alarms[j].severity for j in fa_hit]), np.zeros(len(fa_hit), bool))
-        day = np.concatenate([finding_day[attributed][keep], fa_finding_day[fa_hit[fa_keep]] if len(fa_hit) else []])
-        source = np.repeat([0, 1], [int(keep.sum()), int(fa_keep.sum())])  # 1: a false alarm
-        index = np.concatenate([real[keep], fa_hit[fa_keep]]).astype(np.int64)
+        day = np.concatenate([finding_day[commission_fed][keep], fa_finding_day[fa_hit[fa_keep]] if len(fa_hit) else [],
+                              referral[overt][overt_keep]])
+        # source 0: a finding on a real incident, 1: on a false alarm, 2: an overt attack, referred
+        source = np.repeat([0, 1, 2], [int(keep.sum()), int(fa_keep.sum()), int(overt_keep.sum())])
+        index = np.concatenate([real[keep], fa_hit[fa_keep], overt[overt_keep]]).astype(np.int64)
         order = np.lexsort((index, source, day))
         self.feed = list(zip(day[order].tolist(), source[order].tolist(), index[order].tolist()))
         self.pos = 0
-        self._plan, self._targets, self._alarms = plan, targets, alarms
+        self._plan, self._targets, self._alarms, self._severity = plan, targets, alarms, severity
 
     def next_day(self) -> float:
         return self.feed[self.pos][0] if self.pos < len(self.feed) else np.inf
 
     def pop(self) -> tuple[float, Finding]:
         """The next attributed finding, as the trigger sees it."""
-        day, is_false_alarm, i = self.feed[self.pos]
+        day, source, i = self.feed[self.pos]
         self.pos += 1
-        if is_false_alarm:
-            b, real, hit = self._alarms[i], None, False
-        else:
-            b = real = self._plan.breach(i)
-            hit = b.targets_force = bool(self._targets[i])
-        return day, Finding(day, b.day, b.kind, b.severity, True, bool(is_false_alarm), hit, real)
+        if source == 1:
+            b = self._alarms[i]
+            return day, Finding(day, b.day, b.kind, b.severity, True, True, False, None)
+        b = self._plan.breach(i)
+        hit = b.targets_force = bool(self._targets[i])
+        return day, Finding(day, b.day, b.kind, float(self._severity[i]), True, False, hit, b, overt=source == 2)
 
     def stop(self) -> None:
         """Later findings change no outcome (every tier has fired): the counts come from the tally."""

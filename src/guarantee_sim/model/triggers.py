@@ -27,7 +27,9 @@ TRIGGER_RULES: Registry[type["TriggerRule"]] = Registry("trigger rule")
 
 @dataclass(slots=True)
 class Finding:
-    """The commission's conclusion about one referred incident (real or a false alarm)."""
+    """The commission's conclusion about one referred incident (real or a false alarm); or, on the
+    overt-attack path (``overt``), an overt armed attack as the coalition sees it when it is referred.
+    ``severity`` is what the rules weigh: for aggregated fire, scaled by its count."""
 
     day: float
     breach_day: float
@@ -37,6 +39,7 @@ class Finding:
     false_alarm: bool
     targets_force: bool = False
     breach: Any = None
+    overt: bool = False
 
 
 class TriggerRule:
@@ -67,8 +70,14 @@ class TriggerRule:
         return self.name
 
 
+MAX_NESTING = 8  # any_of / all_of sub-rules inside sub-rules, at most this deep
+
+
 def build_rule(spec: Any, key: str) -> TriggerRule:
     """``{rule: name, params: {...}}`` → a rule, with one-line errors naming the key."""
+    if key.count(".params.rules[") > MAX_NESTING:
+        raise ConfigError(key, f"sub-rules nested more than {MAX_NESTING} deep",
+                          f"any_of / all_of nested at most {MAX_NESTING} deep")
     if not isinstance(spec, dict):
         raise ConfigError(key, f"expected {{rule: ..., params: ...}}, got {spec!r}")
     extra = sorted(set(spec) - {"rule", "params"})

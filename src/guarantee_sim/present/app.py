@@ -468,18 +468,28 @@ def Page():
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the dashboard on 127.0.0.1 (by default) with Solara's bundled front end."""
+    """Serve the dashboard on 127.0.0.1 (by default: any other host gets a warning) with Solara's front end."""
+    import ipaddress
+    import sys
     parser = argparse.ArgumentParser(prog="guarantee-sim-dashboard", description=__doc__.split("\n\n")[0])
+    parser.error = lambda m: sys.exit(print(f"{parser.prog}: error: {' '.join(m.split())}", file=sys.stderr) or 2)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--port", type=int, default=8765, help="port, 1 to 65535 (default 8765)")
     args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port: {args.port} is not a port; allowed: 1 to 65535")
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:  # a host name
+        loopback = args.host == "localhost"
+    if not loopback:
+        print(f"guarantee-sim-dashboard: warning: --host {args.host} serves the page, which has no login, to anyone who "
+              "can reach this machine (the default 127.0.0.1 serves this machine only)", file=sys.stderr, flush=True)
     import solara.server.settings as settings  # already imported with solara: set it, not the environment
     import uvicorn
-
     settings.telemetry.mixpanel_enable = False  # no usage data leaves the classroom
     settings.main.mode = "production"  # no hot reload, no development tools
-    # Solara warns on every page load over plain http at 127.0.0.1 that it falls back to samesite=lax cookies
-    warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
+    warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)  # on each page, over http
     os.environ["SOLARA_APP"] = "guarantee_sim.present.app:Page"
     print(f"guarantee-sim dashboard: http://{args.host}:{args.port}  (Ctrl+C stops it)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")

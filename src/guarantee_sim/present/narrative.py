@@ -99,6 +99,7 @@ def _finding(e: Event, model) -> str:
     fa = " (it was a false alarm)" if e.false_alarm else ""
     if not e.attributed:
         why = ("the evidence is inconclusive" if e.reason is Reason.INCONCLUSIVE
+               else "both sides fired; it finds violations by both and names neither" if e.reason is Reason.BOTH_SIDES
                else f"the evidence is conclusive but the members split ({plain(model.spec.decision_rule.name)} rule)")
         return f"commission cannot attribute the day-{e.breach_day:.1f} {label}: {why}{fa}"
     return (f"commission attributes the day-{e.breach_day:.1f} {label} to the violator{fa}"
@@ -107,8 +108,9 @@ def _finding(e: Event, model) -> str:
 
 def _trigger(e: Event, model) -> str:
     tier = model.spec.tiers[e.tier]
-    return (f"trigger fires on {tier.rule.describe()}: the coalition must now decide on "
-            f"{', '.join(tier.types)} support")
+    on = ("an overt armed attack, before the commission's finding (the design's overt-attack path)"
+          if e.reason is Reason.OVERT_ATTACK else tier.rule.describe())
+    return f"trigger fires on {on}: the coalition must now decide on {', '.join(tier.types)} support"
 
 
 def _decision(e: Event, model) -> str:
@@ -153,7 +155,8 @@ def _choice(e: Event, model) -> str:
 
 SENTENCES = {
     EventKind.CHOICE: _choice,
-    EventKind.BREACH: lambda e, m: f"breach: {_incident(e)}, severity {e.severity:.1f}",
+    EventKind.BREACH: lambda e, m: (f"{'war goes on' if e.reason is Reason.WAR else 'breach'}: {_incident(e)}, "
+                                    f"severity {e.severity:.1f}"),
     EventKind.DETECTION: _detection,
     EventKind.REFERRAL: _referral,
     EventKind.FINDING: _finding,
@@ -280,9 +283,10 @@ def pending(model) -> list[tuple[float, str]]:
 def _unattributed(model) -> str:
     split = Counter(e.reason for e in model.event_log
                     if e.kind is EventKind.FINDING and not e.attributed and not e.false_alarm)
-    inconclusive, members = split[Reason.INCONCLUSIVE], split[Reason.MEMBERS_SPLIT]
-    open_ = model.n_referred_real - inconclusive - members
+    inconclusive, members, both = split[Reason.INCONCLUSIVE], split[Reason.MEMBERS_SPLIT], split[Reason.BOTH_SIDES]
+    open_ = model.n_referred_real - inconclusive - members - both
     parts = [f"{inconclusive} with inconclusive evidence" if inconclusive else "",
+             f"{both} found to be violations by both sides" if both else "",
              f"{members} with the evidence conclusive but the members split" if members else "",
              f"{open_} still under investigation at the horizon" if open_ else ""]
     return (f"{n_of(model.n_referred_real, 'incident')} reached the commission, which attributed none: "

@@ -21,13 +21,16 @@ LANES = ("Violator", "Breaches", "Monitoring", "Commission", "Trigger", "Decisio
 MARKS = {  # mark -> lane, marker, colour, filled, legend label (None: drawn as a line, not a point)
     "choice": ("Violator", "d", "#7f3b08", False, "violator's decision (size: rung)"),
     "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
+    "war": ("Breaches", "s", "#d6604d", True, "war after the armed attack (daily fire)"),
     "detected": ("Monitoring", "o", "#2166ac", True, "detected by the monitoring"),
     "reported_by_ukraine": ("Monitoring", "o", "#2166ac", False, "missed; reported by Ukraine"),
     "unreported": ("Monitoring", "x", "#888888", True, "unreported"),
     "referral": ("Commission", "|", "#555555", True, "referred to the commission"),
     "attributed": ("Commission", "s", "#b2182b", True, "finding: attributed"),
     "not_attributed": ("Commission", "s", "#b2182b", False, "finding: not attributed"),
+    "both_sides": ("Commission", "s", "#888888", False, "finding: violations by both sides"),
     "trigger": ("Trigger", "*", "#000000", True, "trigger fires"),
+    "overt_trigger": ("Trigger", "*", "#b2182b", True, "trigger fires on an overt attack (before the finding)"),
     "invocation": ("Trigger", "|", "#555555", True, None),
     "consultation": ("Trigger", "|", "#555555", True, "invocation, consultation"),
     "procedure": ("Decisions", ">", "#f0a202", True, "procedure starts or waits"),
@@ -44,8 +47,12 @@ def mark(event: Event) -> str:
     k = event.kind
     if k is EventKind.DETECTION:
         return {Reason.SEEN: "detected", Reason.UKRAINE_REPORT: "reported_by_ukraine"}.get(event.reason, "unreported")
+    if k is EventKind.BREACH and event.reason is Reason.WAR:
+        return "war"
     if k is EventKind.FINDING:
-        return "attributed" if event.attributed else "not_attributed"
+        return "attributed" if event.attributed else "both_sides" if event.reason is Reason.BOTH_SIDES else "not_attributed"
+    if k is EventKind.TRIGGER and event.reason is Reason.OVERT_ATTACK:
+        return "overt_trigger"
     if k is EventKind.DECISION:
         return "declined" if event.reason in (Reason.NO_FOLLOW_THROUGH, Reason.UNSC_VETO, Reason.APPROVAL_REFUSED) else "procedure"
     return k.value
@@ -87,7 +94,7 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
         m = mark(e)
         if m == "activation" and e.support is None:
             activation = e.day
-        if m == "trigger" and trigger is None:
+        if m in ("trigger", "overt_trigger") and trigger is None:
             trigger = e.day
         if MARKS[m][0] is None:
             continue
@@ -96,7 +103,7 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
             size = 6.0 + 12.0 * float(e.severity)
         if m == "choice":
             size = 6.0 + 12.0 * e.count
-        if m == "trigger":
+        if m in ("trigger", "overt_trigger"):
             size = 120.0
         xs, ys, ss = points.setdefault(m, ([], [], []))
         xs.append(e.day)

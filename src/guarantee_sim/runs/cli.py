@@ -4,7 +4,9 @@
 
 The command's jobs (for a sweep: a few that between them use every value of every lever) are
 composed and checked before Hydra creates any output folder, so bad input ends with one line on
-stderr, exit code 2 and nothing written.
+stderr, exit code 2 and nothing written. So does a store that holds other results (another seed,
+run count, batch size or code version; ``docs/results-store.md``) or that another process is
+writing. A sweep whose tables could not be written ends with exit code 1.
 """
 
 from __future__ import annotations
@@ -13,22 +15,18 @@ import dataclasses
 import hashlib
 import multiprocessing as mp
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError, first_line
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
 from guarantee_sim.scenario import schema  # registers the schema and its resolvers, also for --cfg/--info
 
-
-def _expand(overrides: list[str]) -> list[list[str]]:
-    """Every job of a sweep (Hydra's own expansion of ``a=1,2 b=x,y``)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    return [job for batch in BasicSweeper.split_arguments(parsed, None) for job in batch]
+EXIT_NO_TABLES = 1  # a sweep ran but its tables were not written
+REUSE = "--reuse"  # keep a store's results computed by another code version (docs/results-store.md)
+MAX_FOLDER_BYTES = 255  # one folder name (NAME_MAX)
 
 
 def covering_jobs(jobs: list[list[str]]) -> list[list[str]]:
@@ -47,27 +45,48 @@ def covering_jobs(jobs: list[list[str]]) -> list[list[str]]:
     return chosen or jobs[:1]
 
 
-def _job_overrides(argv: list[str]) -> list[list[str]]:
-    """The overrides of the jobs to check (sweeps, including a preset's sweeper params, expanded)."""
+@dataclass
+class Command:
+    """A command line, read: its overrides and, for a sweep, every job Hydra will launch."""
+
+    multirun: bool
+    ours: list[str]  # the scenario's overrides (Hydra's task overrides)
+    hydra: list[str]  # Hydra's own (hydra.*, hydra/...)
+    params: dict = field(default_factory=dict)  # a preset's hydra.sweeper.params (as changed)
+    jobs: list[list[str]] = field(default_factory=list)
+    configs: list[dict] = field(default_factory=list)  # the composed jobs that were checked
+
+    @property
+    def searchpath(self) -> list[str]:
+        return [o for o in self.hydra if o.lstrip("+~").startswith("hydra.searchpath")]
+
+    def setting(self, key: str) -> str | None:
+        """A hydra.* setting's value as given (``hydra.sweep.dir``)."""
+        return next((o.split("=", 1)[1] for o in self.hydra if o.lstrip("+~").split("=", 1)[0] == key), None)
+
+
+def read_command(argv: list[str]) -> Command:
+    """The command line's overrides and jobs (sweeps, including a preset's sweeper params, expanded)."""
     from hydra._internal.utils import get_args_parser
 
+    from guarantee_sim.runs.sweep import sweep_jobs
     from guarantee_sim.scenario.compose import compose_config
 
     args, _ = get_args_parser().parse_known_args(argv)
-    ours = [o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    if not args.multirun:
-        return [ours]
-    jobs = _expand(ours)
-    params = compose_config(tuple(jobs[0]), hydra=True).hydra.sweeper.get("params")
+    hydra_keys = ("hydra.", "hydra/")
+    ours = [o for o in args.overrides if not o.lstrip("+~").startswith(hydra_keys)]
+    command = Command(bool(args.multirun), ours, [o for o in args.overrides if o.lstrip("+~").startswith(hydra_keys)])
+    if not command.multirun:
+        command.jobs = [ours]
+        return command
+    first = sweep_jobs(ours)[0]
+    params = compose_config(tuple(first + command.searchpath), hydra=True).hydra.sweeper.get("params")
     changed = _sweeper_param_overrides(args.overrides, has_preset=params is not None)
     if changed:
-        params = compose_config(tuple(jobs[0]) + tuple(changed), hydra=True).hydra.sweeper.get("params")
-    params = params or {}
-    if params:
-        swept = {o.split("=", 1)[0] for o in ours}
-        extra = [f"{k}={v}" for k, v in params.items() if k not in swept]
-        jobs = _expand(ours + extra)
-    return covering_jobs(jobs)
+        params = compose_config(tuple(first + command.searchpath + changed), hydra=True).hydra.sweeper.get("params")
+    command.params = OmegaConf.to_container(params, resolve=True) if params else {}
+    command.jobs = sweep_jobs(ours, command.params)
+    return command
 
 
 SWEEPER_PARAMS = "hydra.sweeper.params."
@@ -94,19 +113,69 @@ def _sweeper_param_overrides(overrides: list[str], has_preset: bool) -> list[str
     return changed
 
 
-def check_command_line(argv: list[str]) -> None:
+def _check_jobs(command: Command) -> None:
+    """What one job's composition cannot see: a swept run setting, the baseline, folder names."""
+    from guarantee_sim.runs.sweep import lever_overrides
+
+    values: dict[str, list[str]] = {}
+    for job in command.jobs:
+        for o in job:
+            key, _, value = o.lstrip("+~").partition("=")
+            if value not in values.setdefault(key, []):
+                values[key].append(value)
+    for key in schema.RUN_SETTINGS:
+        if len(values.get(key, [])) > 1:
+            raise ConfigError(key, f"a run setting cannot be swept ({', '.join(values[key])}): every job would "
+                              "write the same cells", f"one {key} per command, each in its own hydra.sweep.dir")
+    base = (values.get("baseline") or [None])[0]
+    base = base.strip("'\"") if base else base
+    if command.multirun and base not in (None, "null"):
+        levers: dict[str, list[str]] = {}
+        for job in command.jobs:
+            for k, v in lever_overrides(job).items():
+                if v not in levers.setdefault(k, []):
+                    levers[k].append(v)
+        choices = ", ".join(f"{k}={v}" for k, vs in levers.items() if len(vs) > 1 for v in vs)
+        key, sep, value = base.partition("=")
+        if not sep or key not in levers or value not in levers[key]:
+            problem = f"cannot read {base!r}" if not sep else f"{base!r} is not a cell of this sweep"
+            raise ConfigError("baseline", problem, choices or "a swept lever's value, lever=value")
+    for key in ("hydra.sweep.dir", "hydra.run.dir"):
+        folder = command.setting(key)
+        if folder and max((len(part.encode()) for part in Path(folder).parts), default=0) > MAX_FOLDER_BYTES:
+            raise ConfigError(key, f"a folder name is longer than {MAX_FOLDER_BYTES} bytes",
+                              f"folder names of at most {MAX_FOLDER_BYTES} bytes")
+
+
+def _check_empty_mappings(overrides: list[str], cfg) -> None:
+    """``key={}`` is merged into the mapping it overrides and so changes nothing: refused."""
+    for o in overrides:
+        key, sep, value = o.lstrip("+~").partition("=")
+        if sep and value.replace(" ", "") == "{}" and OmegaConf.select(cfg, key, default=None):
+            allowed = ("coalition.exclude=[...] to leave states out, or another roster (coalition=...)"
+                       if key == "coalition.states" else f"set its entries one by one ({key}.<name>=...)")
+            raise ConfigError(key, "an empty mapping is merged into the one it overrides and changes nothing", allowed)
+
+
+def check_command_line(argv: list[str]) -> Command:
     """Compose and check the jobs the command asks for; raise ConfigError on the first bad one."""
-    from guarantee_sim.scenario.compose import compose_config
     from guarantee_sim.scenario.build import build_scenario
+    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.hydra_errors import explain
 
     try:
-        jobs = _job_overrides(argv)
+        command = read_command(argv)
     except ConfigError:
         raise
     except Exception as exc:
-        raise ConfigError("", f"cannot parse the command line: {first_line(exc)}") from None
-    for overrides in jobs:
-        build_scenario(compose_config(tuple(overrides)))
+        raise explain(exc, [o for o in argv if not o.startswith("-")]) from None
+    _check_jobs(command)
+    for overrides in covering_jobs(command.jobs):
+        cfg = compose_config(tuple(overrides + command.searchpath))
+        _check_empty_mappings(overrides, cfg)
+        build_scenario(cfg)
+        command.configs.append(OmegaConf.to_container(cfg, resolve=True))
+    return command
 
 
 def sweep_folder(argv: list[str]) -> str:
@@ -131,17 +200,17 @@ def resolved_yaml(config: dict) -> str:
     return yaml.dump(config, Dumper=dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
 
 
-def plan_of(cfg: DictConfig):
+def plan_of(cfg):
     from guarantee_sim.runs.store import CellPlan
 
-    runs = cfg.runs
+    runs = cfg["runs"]
     return CellPlan(
         runs=None if runs == "auto" else int(runs),
-        seed=int(cfg.seed),
-        batch_size=int(cfg.batch_size),
-        precision=float(cfg.precision),
-        max_runs=int(cfg.max_runs),
-        workers=int(cfg.workers),
+        seed=int(cfg["seed"]),
+        batch_size=int(cfg["batch_size"]),
+        precision=float(cfg["precision"]),
+        max_runs=int(cfg["max_runs"]),
+        workers=int(cfg["workers"]),
     )
 
 
@@ -150,24 +219,35 @@ def _app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from guarantee_sim.scenario.build import build_scenario
     from guarantee_sim.analysis.stats import format_summary
-    from guarantee_sim.runs.store import run_cell
+    from guarantee_sim.runs.store import StoreRefused, run_cell
     from guarantee_sim.runs.sweep import lever_overrides
+    from guarantee_sim.scenario.build import build_scenario
+    from guarantee_sim.scenario.compose import replace_delays
 
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
+    replace_delays(cfg, hc.overrides.task)
     config = OmegaConf.to_container(cfg, resolve=True)
     scenario = build_scenario(config)
     levers = lever_overrides(hc.overrides.task)
-    label = out.name if hc.mode == RunMode.MULTIRUN else "run"
+    sweep = hc.mode == RunMode.MULTIRUN
+    label = out.name if sweep else "run"
     plan = plan_of(cfg)
     if plan.workers > 1 and mp.parent_process() is not None:
         # a joblib (loky) worker already runs cells in parallel, and a process pool nested in it
         # breaks on Python 3.12; the rows do not depend on the number of workers
         plan = dataclasses.replace(plan, workers=1)
-    _, summary, line = run_cell(scenario, out, plan, config, resolved_yaml(config), label, levers)
-    if hc.mode == RunMode.MULTIRUN:
+    try:
+        _, summary, line = run_cell(scenario, out, plan, config, resolved_yaml(config), label, levers,
+                                    key="hydra.sweep.dir" if sweep else "hydra.run.dir")
+    except StoreRefused as err:
+        print(f"guarantee-sim: error: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    except OSError as err:  # a full disk, a lost mount: the cell resumes from its last batch when run again
+        print(f"guarantee-sim: error: {label}: cannot write its results: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_NO_TABLES) from None
+    if sweep:
         print(line, flush=True)
     else:
         print(format_summary(summary, scenario.labels))
@@ -177,15 +257,62 @@ def _app(cfg: DictConfig) -> None:
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "-c")
 
 
-def exit_on_bad_input(argv: list[str], prog: str, check) -> None:
-    """Run ``check(argv)``; on a ConfigError print one line and exit 2, before Hydra writes anything."""
+def exit_on_bad_input(argv: list[str], prog: str, check):
+    """Run ``check(argv)`` and return what it returns; on a ConfigError print one line and exit 2,
+    before Hydra writes anything."""
     if any(a in INFO_FLAGS or a.startswith("--cfg") for a in argv):
-        return
+        return None
     try:
-        check(argv)
+        return check(argv)
     except ConfigError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
+
+
+def normalized(argv: list[str]) -> list[str]:
+    """The command line as Hydra can read it: ``baseline=lever=value`` quoted, and a delay given as
+    a distribution marked to replace the delay it overrides (``scenario/compose.py: delays_added``)."""
+    from guarantee_sim.scenario.compose import delays_added
+
+    out = []
+    for a in argv:
+        key, sep, value = a.partition("=")
+        if key == "baseline" and "=" in value and not value.startswith(("'", '"')):
+            a = f"baseline='{value}'"
+        out.append(a)
+    return delays_added(out)
+
+
+def _literal(command: Command, key: str) -> str | None:
+    """A folder given on the command line, its interpolations (``${now:...}``) resolved once: the
+    store checks and locks the folder Hydra will write."""
+    from guarantee_sim.scenario.compose import compose_config
+
+    folder = command.setting(key)
+    if folder and "${" in folder:
+        cfg = compose_config(tuple(command.jobs[0] + command.hydra), hydra=True)
+        folder = str(OmegaConf.select(cfg, key))
+        command.hydra = [o for o in command.hydra if o.lstrip("+~").split("=", 1)[0] != key] + [f"{key}={folder}"]
+    return folder
+
+
+def open_store(command: Command, argv: list[str], reuse: bool):
+    """The store the command writes: refused (``StoreRefused``, nothing written) when it holds other
+    results; for a sweep, its folder, manifest and lock (``runs/store.py: SweepStore``)."""
+    from guarantee_sim.runs.store import config_hash, stored_folder_check
+    from guarantee_sim.runs.sweep import SweepStore, expected_cells
+
+    plan = plan_of(command.configs[0])
+    if command.multirun:
+        folder = Path(_literal(command, "hydra.sweep.dir") or sweep_folder(argv))
+        cells = expected_cells(command.ours, command.params)
+        store = SweepStore(folder, plan.row_settings(), cells, argv, reuse)
+        store.check()
+        return store
+    folder = _literal(command, "hydra.run.dir")
+    if folder:  # a run folder chosen by hand may hold an earlier run
+        stored_folder_check(Path(folder), plan.row_settings(), config_hash(command.configs[0]), reuse)
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -194,11 +321,32 @@ def main(argv: list[str] | None = None) -> None:
         from guarantee_sim.present.explain import main as explain_main
 
         return explain_main(argv[1:])
-    exit_on_bad_input(argv, "guarantee-sim", check_command_line)
+    reuse = REUSE in argv
+    argv = normalized([a for a in argv if a != REUSE])
+    store = None
+    if not any(a in INFO_FLAGS or a.startswith("--cfg") for a in argv):
+        def check(argv):
+            command = check_command_line(argv)
+            store = open_store(command, argv, reuse)
+            folders = [o for o in command.hydra if o.startswith(("hydra.sweep.dir=", "hydra.run.dir="))]
+            return store, folders
+
+        store, folders = exit_on_bad_input(argv, "guarantee-sim", check)
+        keys = [f.split("=", 1)[0] for f in folders]
+        argv = [a for a in argv if a.split("=", 1)[0] not in keys] + folders  # as resolved by open_store
     if ("-m" in argv or "--multirun" in argv) and not any(a.startswith("hydra.sweep.dir=") for a in argv):
         argv = [*argv, f"hydra.sweep.dir={sweep_folder(argv)}"]
     sys.argv = [sys.argv[0]] + argv
-    _app()
+    if store is None:
+        return _app()
+    try:
+        with store:  # the lock: a second process is refused
+            _app()
+    except ConfigError as err:
+        print(f"guarantee-sim: error: {err}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    if not store.tables_written():
+        sys.exit(EXIT_NO_TABLES)
 
 
 if __name__ == "__main__":

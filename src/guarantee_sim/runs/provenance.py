@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import platform
@@ -51,6 +52,45 @@ def git_commit() -> str:
         return "unknown"
 
 
+SOURCE_SUFFIXES = (".py", ".yaml")
+
+
+@functools.cache
+def source_hash() -> str:
+    """A hash of the package's own source (its modules and its config menus), file by file."""
+    root = Path(__file__).resolve().parents[1]  # src/guarantee_sim (conf/ is linked into it)
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def code_version() -> dict:
+    """What computed a result: the package version and its git commit; the source's hash when there
+    is no commit to name it (no git) or the checkout has uncommitted changes."""
+    commit = git_commit()
+    out = {"package": versions()["guarantee-sim"], "commit": None if commit == "unknown" else commit}
+    if out["commit"] is None or out["commit"].endswith("+dirty"):
+        out["source"] = source_hash()
+    return out
+
+
+def describe_code(code: dict | None) -> str:
+    """A code version in words: ``guarantee-sim 0.1.0, commit 1a2b3c4d5e6f (+ changes 0f9e...)``."""
+    if not code:
+        return "an unrecorded code version"
+    text = f"guarantee-sim {code.get('package')}"
+    commit = code.get("commit")
+    if commit:
+        text += f", commit {commit[:12]}" + (" with uncommitted changes" if commit.endswith("+dirty") else "")
+    if code.get("source"):
+        text += f", source {code['source'][:12]}"
+    return text
+
+
 def record(seed: int, started: str, runs: int, extra: dict | None = None) -> dict:
     return {
         "root_seed": int(seed),
@@ -64,19 +104,33 @@ def record(seed: int, started: str, runs: int, extra: dict | None = None) -> dic
     }
 
 
+def _fsync(path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder and rename: never a half-written file."""
+    """Write through a temporary file in the same folder, flush it to the disk and rename: never a
+    half-written file, even after a power cut (the folder's entry is flushed too)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are ordinary files
+        _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    try:
+        _fsync(path.parent, getattr(os, "O_DIRECTORY", 0) | os.O_RDONLY)
+    except OSError:  # a folder cannot be flushed on some systems (Windows); the file itself was
+        pass
 
 
 def write_json(path: Path, data) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import math
 import multiprocessing as mp
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import mesa
@@ -20,10 +21,48 @@ from guarantee_sim.errors import ConfigError
 from guarantee_sim.model.outcomes import COLUMNS
 
 
+# numpy's SeedSequence.generate_state (numpy/random/bit_generator.pyx): word j of the state is the
+# pool's word j mod 4 mixed with INIT_B * MULT_B**j. Written out so that any range of run seeds can
+# be derived on its own, without the words before it (tests/test_store.py holds it equal to numpy's).
+_INIT_B, _MULT_B, _XSHIFT = 0x8B51F9DD, 0x58F38DED, 16
+
+
+def _state_words(pool: np.ndarray, first: int, n: int) -> np.ndarray:
+    """Words ``first .. first + n - 1`` of ``SeedSequence.generate_state`` (uint32)."""
+    j = np.arange(first, first + n, dtype=np.uint64)
+    power = np.ones(n, dtype=np.uint32)  # MULT_B ** j mod 2**32, by square-and-multiply on arrays
+    base = np.array([_MULT_B], dtype=np.uint32)
+    for bit in range(max(int(first + n).bit_length(), 1)):
+        use = ((j >> np.uint64(bit)) & np.uint64(1)).astype(bool)
+        power[use] *= base[0:1]
+        base *= base
+    hash_const = power * np.array([_INIT_B], dtype=np.uint32)
+    data = pool[(j % np.uint64(len(pool))).astype(np.intp)] ^ hash_const
+    data *= hash_const * np.array([_MULT_B], dtype=np.uint32)
+    return data ^ (data >> np.uint32(_XSHIFT))
+
+
 def run_seeds(root_seed: int, runs: int, start: int = 0) -> list[int]:
-    """Seeds of runs ``start .. runs-1`` derived from the root seed (prefix-stable)."""
-    state = np.random.SeedSequence(int(root_seed)).generate_state(runs, dtype=np.uint64)
-    return [int(s >> np.uint64(1)) for s in state[start:]]
+    """Seeds of runs ``start .. runs-1`` derived from the root seed (prefix-stable).
+
+    Derived for those runs only (a batch of a million-run cell costs a batch's worth), equal to
+    ``SeedSequence(root_seed).generate_state(runs, np.uint64)[start:] >> 1``.
+    """
+    n = max(int(runs) - int(start), 0)
+    if n == 0:
+        return []
+    pool = np.random.SeedSequence(int(root_seed)).pool.astype(np.uint32)
+    words = _state_words(pool, 2 * int(start), 2 * n).astype(np.uint64)
+    state = words[0::2] | (words[1::2] << np.uint64(32))  # little-endian pairs, as numpy views them
+    return [int(s) for s in state >> np.uint64(1)]
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use (its affinity mask where the system has one)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
 
 
 def release(model) -> None:
@@ -82,6 +121,7 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
     """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool."""
     runs = len(seeds)
+    workers = min(workers, available_cpus())  # more processes than CPUs only wait for each other
     if workers <= 1 or runs < 2:
         return to_frame(_run_chunk(scenario, start, seeds))
     chunk = chunk_size or max(1, math.ceil(runs / (workers * 4)))

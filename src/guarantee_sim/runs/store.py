@@ -1,27 +1,42 @@
-"""The result store of one cell (one scenario): batches on disk, resumable, written atomically.
+"""The result store of one cell (one scenario): batches on disk, resumable, checked, written atomically.
 
 A cell's runs are computed in batches of ``batch_size`` consecutive runs; each finished batch
-is a parquet file under ``batches/`` written through a temporary file and a rename, so a
-killed job leaves only complete batches behind. Started again, the cell reads the batches it
-has and computes the rest; the rows are the same because run i's seed depends only on the
-root seed and i. ``summary.json`` is written last and marks the cell complete.
+is a parquet file under ``batches/`` written through a temporary file, flushed to the disk and
+renamed, so a killed job leaves only complete batches behind. Started again, the cell reads the
+batches it has and computes the rest; the rows are the same because run i's seed depends only on
+the root seed and i. ``summary.json`` is written last and marks the cell complete.
+
+A cell has an identity (``cell.json``): a hash of its resolved config, the run settings that
+change its rows (seed, runs, batch size; precision and the cap with ``runs=auto``) and the code
+version. A folder holding another identity is refused, never resumed or overwritten; each batch
+carries the identity too and is checked (rows, runs, seeds, a digest of its rows) before it is
+used, and a damaged or foreign batch is computed again. A lock keeps a second process out.
+Layout and rules: ``docs/results-store.md``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from guarantee_sim.runs.provenance import now, record, write_atomic, write_json
-from guarantee_sim.runs.runner import run_range, run_seeds
 from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
-from guarantee_sim.scenario.schema import STORE_NEUTRAL
+from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.outcomes import COLUMNS
+from guarantee_sim.runs.provenance import code_version, describe_code, now, record, write_atomic, write_json
+from guarantee_sim.runs.runner import run_range, run_seeds
+from guarantee_sim.scenario.schema import RUN_SETTINGS
+
+STORE_FORMAT = 2  # 1: the fingerprint of the config alone (before the store had an identity)
+META_KEY = b"guarantee_sim"  # a stored parquet file's own identity, in its schema's metadata
 
 
 @dataclass(frozen=True)
@@ -39,12 +54,210 @@ class CellPlan:
     def cap(self) -> int:
         return self.max_runs if self.runs is None else self.runs
 
+    def row_settings(self) -> dict:
+        """The run settings the rows depend on (the number of workers is not one of them)."""
+        out = {"seed": self.seed, "runs": "auto" if self.runs is None else self.runs, "batch_size": self.batch_size}
+        if self.runs is None:
+            out.update(precision=self.precision, max_runs=self.max_runs)
+        return out
 
-def fingerprint(config: dict) -> str:
-    """What identifies a cell's results: the resolved config without the settings that do not change them."""
-    keep = {k: v for k, v in config.items() if k not in (*STORE_NEUTRAL, "hydra")}
+
+def config_hash(config: dict) -> str:
+    """The resolved config without the run settings (the identity has the ones that matter) and Hydra's node."""
+    keep = {k: v for k, v in config.items() if k not in (*RUN_SETTINGS, "hydra")}
     return hashlib.sha1(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
+
+@dataclass(frozen=True)
+class Identity:
+    """What a stored result is: its config, the run settings that change its rows, the code version."""
+
+    config: str
+    run: dict
+    code: dict
+    format: int = STORE_FORMAT
+    reused_from: list = field(default_factory=list, compare=False)  # code versions accepted with --reuse
+
+    @property
+    def fingerprint(self) -> str:
+        text = json.dumps({"format": self.format, "config": self.config, "run": self.run, "code": self.code},
+                          sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def to_json(self) -> dict:
+        out = {"format": self.format, "config": self.config, "run": self.run, "code": self.code}
+        if self.reused_from:
+            out["reused_from"] = self.reused_from
+        return out
+
+    def accepted(self) -> set[str]:
+        """The fingerprints its stored files may carry: its own, and those of the code versions it
+        was reused from (``--reuse``)."""
+        return {self.fingerprint} | {Identity(self.config, self.run, code).fingerprint for code in self.reused_from}
+
+    @classmethod
+    def from_json(cls, data) -> Identity | None:
+        if not isinstance(data, dict) or data.get("format") != STORE_FORMAT:
+            return None
+        try:
+            return cls(str(data["config"]), dict(data["run"]), dict(data["code"]), STORE_FORMAT,
+                       list(data.get("reused_from") or []))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def differences(stored: Identity | None, wanted: Identity, parts=("run", "code", "config")) -> list[str]:
+    """What differs between a stored identity and the one a command asks for, in words."""
+    if stored is None:
+        return ["it was written by an older version of the result store"]
+    out = []
+    if "run" in parts and stored.run != wanted.run:
+        for k in sorted(set(stored.run) | set(wanted.run)):
+            if stored.run.get(k) != wanted.run.get(k):
+                out.append(f"{k} {stored.run.get(k, 'unset')} (this command: {wanted.run.get(k, 'unset')})")
+    if "code" in parts and stored.code != wanted.code:
+        out.append(f"computed by {describe_code(stored.code)} (this is {describe_code(wanted.code)})")
+    if "config" in parts and stored.config != wanted.config:
+        out.append("another scenario config under the same name (another preset, roster or config file)")
+    return out
+
+
+class StoreRefused(ConfigError):
+    """A store that holds other results than a command asks for, or that another process holds."""
+
+
+def refusal(store: Path, diffs: list[str], key: str = "hydra.sweep.dir", code_only: bool = False,
+            cell: str | None = None) -> StoreRefused:
+    """The one-line refusal: which folder (and cell), what differs, how to start afresh or reuse."""
+    where = Path(store).as_posix().rstrip("/")
+    fresh = f"{key}={where}-2 (a fresh folder), or delete {where}"
+    if code_only:
+        fresh += ", or add --reuse to keep its results as they are (cell.json records it)"
+    of = f" (cell {cell})" if cell else ""
+    return StoreRefused(key, f"{where} holds other results{of}: " + "; ".join(diffs), fresh)
+
+
+def read_json(path: Path):
+    """A JSON file's data, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def stored_identity(cell_dir: Path) -> tuple[bool, Identity | None]:
+    """(whether the cell has a ``cell.json``, its identity or None when it is of another format)."""
+    meta = read_json(Path(cell_dir) / "cell.json")
+    if meta is None:
+        return (Path(cell_dir) / "cell.json").exists(), None
+    return True, Identity.from_json(meta.get("identity"))
+
+
+# locks ------------------------------------------------------------------------------------------
+
+class Lock:
+    """An exclusive lock on a store folder (``<folder>/.lock``), taken at once or refused.
+
+    An ``flock``-style lock (the ``filelock`` package): the system releases it when its process ends,
+    however it ends, so a killed sweep never leaves its folder locked. ``.lock.json`` says who holds it.
+    """
+
+    def __init__(self, folder: Path, key: str, what: str):
+        from filelock import FileLock
+
+        self.folder, self.key, self.what = Path(folder), key, what
+        self.lock = FileLock(str(self.folder / ".lock"), timeout=0)
+
+    def __enter__(self) -> Lock:
+        from filelock import Timeout
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.lock.acquire()
+        except Timeout:
+            holder = read_json(self.folder / ".lock.json") or {}
+            who = f" (process {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')})" if holder else ""
+            raise StoreRefused(self.key, f"{self.folder.as_posix()} is in use by another guarantee-sim{who}",
+                               f"wait until it has finished, or another {self.key}") from None
+        except OSError as exc:
+            raise StoreRefused(self.key, f"cannot lock {self.folder.as_posix()}: {exc.strerror or exc}",
+                               "a file system with file locks (docs/results-store.md)") from None
+        write_json(self.folder / ".lock.json", {"pid": os.getpid(), "host": socket.gethostname(), "since": now(),
+                                                "what": self.what})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            (self.folder / ".lock.json").unlink(missing_ok=True)
+        finally:
+            self.lock.release()
+
+
+# checked parquet files ----------------------------------------------------------------------------
+
+def rows_digest(df: pd.DataFrame) -> str:
+    """A hash of a table's rows that depends on their values only (not on pandas', numpy's or
+    pyarrow's version, nor on how a column is typed): the same rows give the same digest anywhere."""
+    digest = hashlib.sha256()
+    for col in df.columns:
+        s = df[col]
+        digest.update(str(col).encode() + b"\0")
+        if pd.api.types.is_bool_dtype(s.dtype):
+            data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            data = s.to_numpy(dtype="<i8")
+        elif pd.api.types.is_float_dtype(s.dtype):
+            data = s.to_numpy(dtype="<f8", na_value=np.nan)
+            data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
+        else:
+            data = "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s).encode()
+        digest.update(data if isinstance(data, bytes) else data.tobytes())
+    return digest.hexdigest()
+
+
+def write_parquet(path: Path, df: pd.DataFrame, meta: dict) -> None:
+    """``df`` as parquet (as ``DataFrame.to_parquet``) with ``meta`` and the rows' digest in its metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    info = json.dumps({**meta, "rows": len(df), "digest": rows_digest(df)}, sort_keys=True).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: info})
+    write_atomic(path, lambda p: pq.write_table(table, p, compression="snappy"))
+
+
+class Damaged(Exception):
+    """A stored file that cannot be used (the reason is the message)."""
+
+
+def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int] | None = None) -> pd.DataFrame:
+    """A stored table, if it is the one expected: readable, of this identity, the columns of a run row,
+    its rows' digest as recorded, runs ``first ..`` in order and (when given) the run seeds. Else ``Damaged``."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = json.loads((pq.read_schema(path).metadata or {}).get(META_KEY, b"null"))
+        df = pd.read_parquet(path)
+    except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
+        raise Damaged(f"unreadable ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise Damaged("it carries no identity")
+    if meta.get("fingerprint") not in accepted:
+        raise Damaged("it belongs to another cell or configuration")
+    if list(df.columns) != COLUMNS:
+        raise Damaged("its columns are not a run's")
+    if len(df) != meta.get("rows") or (seeds is not None and len(df) != len(seeds)):
+        raise Damaged(f"{len(df)} rows instead of {len(seeds) if seeds is not None else meta.get('rows')}")
+    if not np.array_equal(df["run"].to_numpy(), np.arange(first, first + len(df))):
+        raise Damaged(f"its runs are not {first} to {first + len(df) - 1}")
+    if seeds is not None and df["seed"].tolist() != seeds:
+        raise Damaged("its seeds are not the ones the root seed gives")
+    if rows_digest(df) != meta.get("digest"):
+        raise Damaged("its rows changed after it was written")
+    return df
+
+
+# one cell -----------------------------------------------------------------------------------------
 
 def half_width(k: int, n: int) -> float:
     _, lo, hi = wilson(k, n)
@@ -71,41 +284,97 @@ class Progress:
             self.bar.close()
 
 
-def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml: str, label: str, levers: dict) -> tuple[pd.DataFrame, dict, str]:
-    """Compute (or finish, or reuse) one cell; return its rows, its summary and a one-line report."""
+def check_cell(cell_dir: Path, wanted: Identity, key: str, reuse: bool = False, store: Path | None = None) -> Identity | None:
+    """The identity a cell folder will keep, or ``StoreRefused`` when it holds other results.
+
+    With ``reuse``, results computed by another code version (and otherwise the same) are kept as
+    they are; their ``cell.json`` records the version they came from."""
+    exists, stored = stored_identity(cell_dir)
+    if not exists:
+        return None
+    diffs = differences(stored, wanted)
+    if not diffs:
+        return stored
+    if reuse and stored is not None and not differences(stored, wanted, ("run", "config")):
+        return Identity(wanted.config, wanted.run, wanted.code, STORE_FORMAT,
+                        [*stored.reused_from, stored.code])
+    only_code = stored is not None and not differences(stored, wanted, ("run", "config"))
     cell_dir = Path(cell_dir)
-    cell_dir.mkdir(parents=True, exist_ok=True)
+    store = cell_dir if store is None else Path(store)
+    raise refusal(store, diffs, key, only_code, cell_dir.name if store != cell_dir else None)
+
+
+def _complete(cell_dir: Path, accepted: set[str]) -> tuple[pd.DataFrame, dict] | None:
+    """A complete cell's rows and summary, if its ``runs.parquet`` and ``summary.json`` are sound."""
+    summary = read_json(cell_dir / "summary.json")
+    if not isinstance(summary, dict) or not (cell_dir / "runs.parquet").exists():
+        return None
+    try:
+        df = read_checked(cell_dir / "runs.parquet", accepted)
+    except Damaged:
+        return None
+    return (df, _nan(summary)) if len(df) == summary.get("runs") else None
+
+
+def _nan(value):
+    """A stored summary as computed: JSON's nulls back to NaN (``provenance.clean`` wrote NaN as null)."""
+    if isinstance(value, dict):
+        return {k: _nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan(v) for v in value]
+    return float("nan") if value is None else value
+
+
+def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml: str, label: str, levers: dict,
+             key: str = "hydra.sweep.dir", reuse: bool = False) -> tuple[pd.DataFrame, dict, str]:
+    """Compute (or finish, or reuse) one cell; return its rows, its summary and a one-line report.
+
+    ``StoreRefused`` (naming ``key``, the setting that chose the folder) when the folder holds
+    another cell's results or another process is writing it."""
+    cell_dir = Path(cell_dir)
+    store = cell_dir.parent if key == "hydra.sweep.dir" else cell_dir
+    wanted = Identity(config_hash(config), plan.row_settings(), code_version())
+    check_cell(cell_dir, wanted, key, reuse, store)  # before anything is written
+    with Lock(cell_dir, key, f"cell {label}"):
+        kept = check_cell(cell_dir, wanted, key, reuse, store) or wanted  # again: another process may have been first
+        return _run_locked(scenario, cell_dir, plan, kept, config_yaml, label, levers)
+
+
+def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, config_yaml: str, label: str,
+                levers: dict) -> tuple[pd.DataFrame, dict, str]:
     started = now()
     clock = time.perf_counter()
-    fp = fingerprint(config)
-    meta_path = cell_dir / "cell.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-    if meta and meta.get("fingerprint") == fp and (cell_dir / "summary.json").exists():
-        summary = json.loads((cell_dir / "summary.json").read_text())
-        df = pd.read_parquet(cell_dir / "runs.parquet")
+    fp, accepted = ident.fingerprint, ident.accepted()
+    write_json(cell_dir / "cell.json", {"label": label, "levers": levers, "fingerprint": fp,
+                                        "identity": ident.to_json()})
+    done = _complete(cell_dir, accepted)
+    if done is not None:
+        df, summary = done
         return df, summary, f"{label}: complete, skipped ({summary['runs']} runs)"
+    for stale in ("summary.json", "runs.parquet"):  # an incomplete or damaged cell: its tables are made again
+        (cell_dir / stale).unlink(missing_ok=True)
     batches = cell_dir / "batches"
-    if meta and meta.get("fingerprint") != fp:  # the folder held another configuration
-        for stale in [*batches.glob("*.parquet"), *(cell_dir / n for n in ("summary.json", "runs.parquet"))]:
-            if stale.exists():
-                stale.unlink()
     batches.mkdir(exist_ok=True)
-    write_json(meta_path, {"label": label, "levers": levers, "fingerprint": fp})
 
-    seeds = run_seeds(plan.seed, plan.cap)
     frames, computed, resumed, activated = [], 0, 0, 0
     progress = Progress(label, plan.cap)
     start = 0
     try:
         while start < plan.cap:
             stop = min(start + plan.batch_size, plan.cap)
+            seeds = run_seeds(plan.seed, stop, start)  # this batch's seeds only
             path = batches / f"runs-{start:07d}-{stop:07d}.parquet"
+            batch = None
             if path.exists():
-                batch = pd.read_parquet(path)
-                resumed += 1
-            else:
-                batch = run_range(scenario, seeds[start:stop], start, plan.workers)
-                write_atomic(path, lambda p, b=batch: b.to_parquet(p, index=False))
+                try:
+                    batch = read_checked(path, accepted, start, seeds)
+                    resumed += 1
+                except Damaged as why:
+                    print(f"{label}: stored batch {path.name} not used ({why}); computed again", file=sys.stderr)
+                    path.unlink(missing_ok=True)
+            if batch is None:
+                batch = run_range(scenario, seeds, start, plan.workers)
+                write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
             frames.append(batch)
             activated += int(batch["activated"].sum())
@@ -128,7 +397,7 @@ def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml
     if plan.runs is None:
         hw = half_width(activated, n)
         summary.update(precision_target=plan.precision, half_width=hw, precision_reached=hw <= plan.precision)
-    write_atomic(cell_dir / "runs.parquet", lambda p: df.to_parquet(p, index=False))
+    write_parquet(cell_dir / "runs.parquet", df, {"fingerprint": fp, "first": 0})
     write_atomic(cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False))
     write_atomic(cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml))
     write_json(cell_dir / "provenance.json", record(plan.seed, started, n, {"cell": label, "levers": levers}))
@@ -142,3 +411,20 @@ def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml
     if plan.runs is None:
         line += f", half-width {summary['half_width']:.4f}" + ("" if summary["precision_reached"] else " (cap reached)")
     return df, summary, line
+
+
+# a sweep's folder ---------------------------------------------------------------------------------
+
+def restamp(cell_dir: Path, ident: Identity) -> None:
+    """Keep a cell's results under a new code version (``--reuse``); ``cell.json`` records the old one."""
+    meta = read_json(cell_dir / "cell.json") or {}
+    write_json(cell_dir / "cell.json", {**meta, "fingerprint": ident.fingerprint, "identity": ident.to_json()})
+
+
+def stored_folder_check(folder: Path, run: dict, config: str, reuse: bool = False) -> None:
+    """A single run's folder chosen by hand (``hydra.run.dir``): refused when it holds another
+    result; with ``reuse``, one of another code version is kept (and recorded)."""
+    wanted = Identity(config, run, code_version())
+    kept = check_cell(folder, wanted, "hydra.run.dir", reuse)
+    if kept is not None and kept.reused_from != stored_identity(folder)[1].reused_from:
+        restamp(Path(folder), kept)

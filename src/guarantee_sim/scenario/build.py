@@ -10,6 +10,7 @@ The checks Hydra's schema cannot make are made here, each failing with a one-lin
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -20,7 +21,7 @@ from guarantee_sim.errors import ConfigError
 from guarantee_sim.model.breaches import BREACH_PATTERNS, KIND_KEYS, BreachKind
 from guarantee_sim.model.commission import DECISION_RULES
 from guarantee_sim.model.delays import Delay, parse_delay
-from guarantee_sim.model.registry import build_params, check_fields, check_option
+from guarantee_sim.model.registry import MAX_AMOUNT, bound, build_params, check_fields, check_option
 from guarantee_sim.model.triggers import SUPPORT_TYPES, Tier, build_tiers
 from guarantee_sim.scenario import schema
 from guarantee_sim.scenario.schema import REGIMES, US_ROLES
@@ -115,6 +116,13 @@ class Scenario:
     support_growth: float
     damage_per_severity: float
     damage_min_severity: float
+    evidence_scale: float
+    evidence_per_violation: float
+    ukraine_share: float
+    war_daily_violations: float
+    war_days: float
+    war_period: float
+    overt_attack_path: bool
     labels: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -166,11 +174,35 @@ def procedure(scenario: Scenario, profile: StateProfile, stype: str) -> str:
     return "executive" if "executive" in scenario.regimes else profile.regime
 
 
+def _delay(value: Any, key: str) -> Delay:
+    """``parse_delay`` with the bound every amount of days has (a distribution's parameters have theirs)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_AMOUNT:
+        raise ConfigError(key, f"delay {value} is outside [0, {bound(MAX_AMOUNT)}]",
+                          f"a non-negative number of days, at most {bound(MAX_AMOUNT)}")
+    return parse_delay(value, key)
+
+
 def _checked(values: Any, spec: type, key: str, **kwargs) -> dict:
     """A config section checked against its schema dataclass, with the schema's defaults filled in."""
-    return check_fields(values, spec, key, defaults=True, parsers={"delay": parse_delay}, **kwargs)
+    return check_fields(values, spec, key, defaults=True, parsers={"delay": _delay}, **kwargs)
 
 
+def check_finite(value: Any, key: str = "") -> None:
+    """No NaN or infinity anywhere in a config (numbers in free mappings and lists included): they
+    pass range checks written as comparisons and give plausible wrong results."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, f"expected a finite number, got {value}", "a finite number")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if key == "" and k == "hydra":
+                continue
+            check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_finite(v, f"{key}[{i}]")
+
+
+_DEFAULT_LEAD = next(f.default for f in dataclasses.fields(schema.CommissionConfig) if f.name == "lead")
 _PROFILE_FIELDS = {f.name for f in dataclasses.fields(StateProfile)}
 # A checked config value the Scenario keeps as it is goes to the Scenario field of the same name,
 # or to the name here (section, key) -> field, where the field's name says where it comes from.
@@ -196,6 +228,7 @@ def build_scenario(cfg: Any) -> Scenario:
 
     if isinstance(cfg, DictConfig):
         cfg = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    check_finite(cfg)
     # the top: horizon and the run settings (Hydra's own node passes unchecked)
     c = _checked(cfg, schema.GuaranteeConfig, "", what="a config mapping", hidden=("hydra",))
 
@@ -213,12 +246,17 @@ def build_scenario(cfg: Any) -> Scenario:
         if excluded not in coal["states"]:
             raise ConfigError(f"coalition.exclude[{i}]", f"unknown state {excluded!r}", ", ".join(names))
     com = _checked(c["commitments"], schema.CommitmentsConfig, "commitments")
-    states = []
+    states, iso_of = [], {}
     for name, s in coal["states"].items():
-        if name in exclude:
-            continue
         key = f"coalition.states.{name}"
         s = _checked(s, schema.StateSpec, key, what="a mapping of state attributes")
+        if s["iso"] in iso_of.values():
+            other = next(n for n, iso in iso_of.items() if iso == s["iso"])
+            raise ConfigError(f"{key}.iso", f"ISO code {s['iso']!r} is already {other}'s",
+                              "a code no other state of the roster has")
+        iso_of[name] = s["iso"]
+        if name in exclude:
+            continue
         regime = check_option(s["regime"], f"{key}.regime", tuple(regimes) or schema.REGIMES)
         for t in s["capacity"]:
             check_option(t, f"{key}.capacity.{t}", SUPPORT_TYPES)
@@ -247,7 +285,7 @@ def build_scenario(cfg: Any) -> Scenario:
     pattern = BREACH_PATTERNS.get(br["pattern"], "breach.pattern")
     breach_params = build_params(pattern.Params, br.get("params"), "breach.params")
     tiers = tuple(build_tiers(tr["rule"], tr.get("params") or {}, "trigger"))
-    _checked(br, schema.BreachConfig, "breach")
+    brc = _checked(br, schema.BreachConfig, "breach")
     trig = _checked(tr, schema.TriggerConfig, "trigger")
 
     # monitoring --------------------------------------------------------------------------
@@ -265,11 +303,15 @@ def build_scenario(cfg: Any) -> Scenario:
     if rule.name == "lead_nation" and lead not in members:
         problem = "is not on the commission" if lead in state_names else "unknown state"
         raise ConfigError("commission.lead", f"{problem} {lead!r}", ", ".join(members) or "no state has a seat")
+    if lead not in coal["states"] and lead != _DEFAULT_LEAD:  # the default names a state most rosters have
+        raise ConfigError("commission.lead", f"unknown state {lead!r}",
+                          ", ".join(members) or "a state of the roster")
 
     sections = {
         "top": c,
         "coalition": coal,
         "commitments": com,
+        "breach": brc,
         "trigger": trig,
         "monitoring": mon,
         "commission": cm,

@@ -12,6 +12,7 @@ checks when the scenario is built. Sources: see ``docs/parameters.md`` ([S] sour
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -86,12 +87,17 @@ class CommitmentsConfig:
     eu_veto_probability: float = param(0.3, "probability")
     eu_veto_delay: Any = param(30.0, "delay")
     unsc_referral: bool = False
+    overt_attack_path: bool = False  # an overt armed attack fires the trigger when referred, before the finding
 
 
 @dataclass
 class BreachConfig:
     pattern: str = MISSING
     params: Dict[str, Any] = field(default_factory=dict)
+    ukraine_share: float = param(0.4, "probability")  # share of mutual low-level fire that is Ukraine's [E]
+    war_daily_violations: float = param(20000.0, "non-negative")  # fire a day after an armed attack
+    war_days: float = param(90.0, "days")  # how long the model follows the war after the first armed attack
+    war_period: float = param(7.0, "positive")  # days of war fire aggregated into one incident per kind
 
 
 @dataclass
@@ -127,6 +133,8 @@ class CommissionConfig:
     attribution_probability: float = param(0.7, "probability")
     agree_if_conclusive: float = param(0.9, "probability")
     agree_if_inconclusive: float = param(0.1, "probability")
+    evidence_scale: float = param(1.0, "non-negative")  # looks per severity point above 1 (0: one look, flat)
+    evidence_per_violation: float = param(0.001, "non-negative")  # looks per violation of aggregated fire
 
 
 @dataclass
@@ -170,14 +178,14 @@ class GuaranteeConfig:
     coordination: CoordinationConfig = field(default_factory=CoordinationConfig)
     force: ForceConfig = field(default_factory=ForceConfig)
     ukraine: UkraineConfig = field(default_factory=UkraineConfig)
-    horizon: float = param(365.0, "positive days")
+    horizon: float = param(365.0, "horizon")
     runs: Any = run_setting(200, "runs")  # a whole number, or "auto" (add batches until the precision is reached)
-    seed: int = run_setting(0)
-    workers: int = run_setting(1, "count", same_store=True)
+    seed: int = run_setting(0, "seed")
+    workers: int = run_setting(1, "workers", same_store=True)
     batch_size: int = run_setting(500, "count")
     precision: float = run_setting(0.02, "half-width")
     max_runs: int = run_setting(20000, "count")
-    baseline: Optional[str] = run_setting(None)
+    baseline: Optional[str] = run_setting(None, same_store=True)  # which cell the tables compare with
 
 
 # The run settings, as the schema declares them (``run_setting``): runs, seed, workers, ...
@@ -195,9 +203,31 @@ def register_schema() -> None:
     ConfigStore.instance().store(name="guarantee_sim_schema", node=GuaranteeConfig)
 
 
-def cell_name(override_dirname: str) -> str:
-    """A sweep cell's folder: its levers as ``key=value,...``, or ``default`` when it sets none."""
-    return override_dirname or "default"
+MAX_NAME_BYTES = 200  # a cell folder's name (file systems allow 255 bytes; room for Hydra's and our suffixes)
+
+
+def cell_name(overrides) -> str:
+    """A sweep cell's folder: its levers as ``key=value,...`` (sorted), or ``default`` when it sets none.
+
+    ``overrides``: the job's overrides (``${hydra.overrides.task}``; the run settings and the preset
+    are left out, and an override's ``+``/``++``) or a name made already. Always one folder, never a
+    path: ``%``, ``/`` and ``\\`` in a value are written ``%25``, ``%2F`` and ``%5C``; a name longer
+    than ``MAX_NAME_BYTES`` keeps its start and ends with a hash of the whole (the levers themselves
+    are in the cell's ``cell.json``).
+    """
+    if isinstance(overrides, str):
+        name = overrides
+    else:
+        lines = [str(o).lstrip("+") for o in overrides]
+        name = ",".join(sorted(o for o in lines if o.lstrip("~").split("=", 1)[0].split(".")[0] not in NOT_LEVERS))
+    name = name or "default"
+    for char, code in (("%", "%25"), ("/", "%2F"), ("\\", "%5C"), ("\0", "%00")):
+        name = name.replace(char, code)
+    if len(name.encode()) > MAX_NAME_BYTES:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:12]
+        head = name.encode()[: MAX_NAME_BYTES - len(digest) - 1].decode(errors="ignore")
+        name = f"{head}~{digest}"
+    return name
 
 
 def not_levers() -> list[str]:

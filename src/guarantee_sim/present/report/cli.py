@@ -20,7 +20,9 @@ and nothing written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
 from guarantee_sim.present.report.load import RESULTS, load
@@ -82,19 +84,35 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def writable(out: Path) -> None:
+    """``--out`` (or the results folder) must be a folder this process can create and write in."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError("--out", f"{existing} is not a folder, so {out} cannot be made", "a folder you can write in")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError("--out", f"cannot write in {existing}", "a folder you can write in")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = parser().parse_args(argv)
         res = load(args.results)
         p = plan(res, args)
+        writable(Path(p.out))
     except ConfigError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
     import matplotlib
 
     matplotlib.use("Agg")
-    written = write_report(res, p)
+    try:
+        written = write_report(res, p)
+    except OSError as err:  # a full disk, a read-only mount: each file was written whole or not at all
+        print(f"{PROG}: error: --out: cannot write the report in {p.out}: {err.strerror or err}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT if isinstance(err, (PermissionError, NotADirectoryError)) else 1)
     n_fig = sum(1 for k in written if k.startswith("figures/") and k.endswith(".png"))
     print(f"{n_fig} figures (PNG and SVG) in {p.out / 'figures'}")
     print(f"Report: {p.out / 'report.html'} (self-contained: open it in any browser, no network needed)")

@@ -66,21 +66,79 @@ def _stringify(frame: pd.DataFrame, levers: list[str]) -> pd.DataFrame:
     return frame
 
 
+def cell_folder(folder: Path, cell, where: str) -> Path:
+    """A cell's folder, named in a table the report reads: one folder inside ``folder``, never a path
+    that leads out of it (``../``, an absolute path, a link elsewhere)."""
+    name = str(cell)
+    bad = (not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name
+           or not (folder / name).resolve().is_relative_to(folder.resolve()))
+    if bad:
+        raise ConfigError("RESULTS_DIR", f"{where} names a cell {name!r} that is not a folder inside {folder}",
+                          "cell names as guarantee-sim writes them")
+    return folder / name
+
+
+def _whole(value, what: str, where: str):
+    """A stored whole number (a root seed), or ConfigError naming the file."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError("RESULTS_DIR", f"{where}: {what} {value!r} is not a whole number", WHAT_ALLOWED)
+    return value
+
+
+def _days(value, where: str):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ConfigError("RESULTS_DIR", f"{where}: horizon {value!r} is not a number of days", WHAT_ALLOWED)
+    return value
+
+
+def _json(path: Path) -> dict:
+    """A stored JSON object, or ConfigError naming the file."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("RESULTS_DIR", f"cannot read {path}: {type(exc).__name__}", WHAT_ALLOWED) from None
+    if not isinstance(data, dict):
+        raise ConfigError("RESULTS_DIR", f"{path} does not hold a JSON object", WHAT_ALLOWED)
+    return data
+
+
 def read_source(path: str | Path) -> Source:
-    """Read a sweep, run or sensitivity study folder; ConfigError if it is none of them."""
+    """Read a sweep, run or sensitivity study folder; ConfigError if it is none of them, or if what
+    it holds cannot be read (a damaged table, a cell name leading out of the folder)."""
     folder = Path(path)
     if not folder.is_dir():
         raise ConfigError("RESULTS_DIR", f"{path} is not a folder", WHAT_ALLOWED)
+    try:
+        source = _read_source(folder, path)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError) as exc:  # pyarrow's and pandas' errors derive from these
+        raise ConfigError("RESULTS_DIR", f"cannot read {path}: {type(exc).__name__}: "
+                          + " ".join(str(exc).split())[:200], WHAT_ALLOWED) from None
+    if "root_seed" in source.meta:
+        source.meta["root_seed"] = _whole(source.meta["root_seed"], "root_seed", str(folder))
+    if "horizon" in source.meta:
+        source.meta["horizon"] = _days(source.meta["horizon"], str(folder))
+    return source
+
+
+def _read_source(folder: Path, path) -> Source:
     name = folder.resolve().name
     if (folder / "study.json").is_file():
         from guarantee_sim.analysis.sensitivity.result import is_study, load_result
 
         if is_study(folder):
-            meta = json.loads((folder / "study.json").read_text())
+            meta = _json(folder / "study.json")
             return Source(folder, "study", name, meta, result=load_result(folder))
     if (folder / "sweep_summary.csv").is_file() and (folder / "sweep_runs.parquet").is_file():
-        meta = json.loads((folder / "sweep.json").read_text()) if (folder / "sweep.json").is_file() else {}
-        info = json.loads((folder / "sweep_summary.json").read_text()) if (folder / "sweep_summary.json").is_file() else {}
+        meta = _json(folder / "sweep.json") if (folder / "sweep.json").is_file() else {}
+        info = _json(folder / "sweep_summary.json") if (folder / "sweep_summary.json").is_file() else {}
         levers = list(info.get("levers") or meta.get("levers") or [])
         summary = pd.read_csv(folder / "sweep_summary.csv", dtype={k: str for k in ["cell", "baseline_cell", *levers]},
                               keep_default_na=False, na_values=[""])
@@ -89,16 +147,17 @@ def read_source(path: str | Path) -> Source:
         from guarantee_sim.present.plots import lever_columns
 
         levers = lever_columns(summary) or levers
+        cell_dirs = {c: cell_folder(folder, c, f"{folder / 'sweep_summary.csv'}") for c in summary["cell"]}
         if not meta.get("horizon"):
-            meta["horizon"] = _cell_horizon(folder / str(summary["cell"].iloc[0]))
-        meta.setdefault("root_seed", _first_provenance(folder, summary).get("root_seed"))
-        meta.setdefault("git_commit", _first_provenance(folder, summary).get("git_commit", "unknown"))
+            meta["horizon"] = _cell_horizon(next(iter(cell_dirs.values()), folder))
+        meta.setdefault("root_seed", _first_provenance(cell_dirs).get("root_seed"))
+        meta.setdefault("git_commit", _first_provenance(cell_dirs).get("git_commit", "unknown"))
         return Source(folder, "sweep", name, meta, _stringify(summary, levers), _stringify(runs, levers), levers,
-                      _listed_order(folder), {c: folder / c for c in summary["cell"]})
+                      _listed_order(folder), cell_dirs)
     if (folder / "runs.parquet").is_file() and (folder / "summary.json").is_file():
-        summary = json.loads((folder / "summary.json").read_text())
-        meta = json.loads((folder / "provenance.json").read_text()) if (folder / "provenance.json").is_file() else {}
-        cell_meta = json.loads((folder / "cell.json").read_text()) if (folder / "cell.json").is_file() else {}
+        summary = _json(folder / "summary.json")
+        meta = _json(folder / "provenance.json") if (folder / "provenance.json").is_file() else {}
+        cell_meta = _json(folder / "cell.json") if (folder / "cell.json").is_file() else {}
         levers = {k: str(v) for k, v in (cell_meta.get("levers") or summary.get("levers") or {}).items()}
         cell = ",".join(f"{k}={v}" for k, v in levers.items()) or "default"
         meta.update(horizon=summary.get("horizon"), fingerprint=cell_meta.get("fingerprint", ""),
@@ -116,17 +175,17 @@ def read_source(path: str | Path) -> Source:
     raise ConfigError("RESULTS_DIR", f"{path} is not a results folder", WHAT_ALLOWED)
 
 
-def _first_provenance(folder: Path, summary: pd.DataFrame) -> dict:
-    for cell in summary["cell"]:
-        p = folder / str(cell) / "provenance.json"
+def _first_provenance(cell_dirs: dict[str, Path]) -> dict:
+    for cell_dir in cell_dirs.values():
+        p = cell_dir / "provenance.json"
         if p.is_file():
-            return json.loads(p.read_text())
+            return _json(p)
     return {}
 
 
 def _cell_horizon(cell_dir: Path) -> float | None:
     p = cell_dir / "summary.json"
-    return json.loads(p.read_text()).get("horizon") if p.is_file() else None
+    return _json(p).get("horizon") if p.is_file() else None
 
 
 def _lever_value(source: Source, cell: str, key: str) -> str:
@@ -135,7 +194,7 @@ def _lever_value(source: Source, cell: str, key: str) -> str:
     if cell_dir is None:
         return ""
     p = cell_dir / "summary.json"
-    labels = json.loads(p.read_text()).get("scenario", {}) if p.is_file() else {}
+    labels = _json(p).get("scenario", {}) if p.is_file() else {}
     if key in labels:
         return str(labels[key])
     if (cell_dir / "config.yaml").is_file():
