@@ -14,7 +14,7 @@ OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ema]"
 	@touch $@
 
 run: $(VENV)/.installed

@@ -4,8 +4,9 @@ import inspect
 
 import mesa
 import pandas as pd
+import pytest
 
-from guarantee_sim import GuaranteeModel, simulate
+from guarantee_sim import ConfigError, GuaranteeModel, Scenario, load_scenario, run, simulate, summarize
 from guarantee_sim.model.agents import CoalitionState, SupportStatus, Ukraine, Violator
 from guarantee_sim.model.outcomes import STAGES
 
@@ -102,3 +103,84 @@ def test_without_the_monitoring_lead_detection_falls():
     assert (kept["n_breaches"] == no_us["n_breaches"]).all()
     ratio = no_us["n_detected"].sum() / kept["n_detected"].sum()
     assert 0.6 < ratio < 0.9
+
+
+# the library API: a scenario built once, run many times -------------------------------------------
+def test_list_mapping_and_keywords_give_the_same_rows():
+    as_list = simulate(["breach=hybrid", "trigger=any_attributed", "commission.attribution_probability=0.6"], runs=40, seed=5)
+    as_mapping = simulate({"breach": "hybrid", "trigger": "any_attributed", "commission.attribution_probability": 0.6},
+                          runs=40, seed=5)
+    as_keywords = simulate(breach="hybrid", trigger="any_attributed", runs=40, seed=5,
+                           **{"commission.attribution_probability": 0.6})
+    pd.testing.assert_frame_equal(as_list, as_mapping)
+    pd.testing.assert_frame_equal(as_list, as_keywords)
+    # and the value matters: the check can fail
+    other = simulate({"breach": "hybrid", "trigger": "any_attributed", "commission.attribution_probability": 0.2},
+                     runs=40, seed=5)
+    assert other["n_attributed"].sum() < as_list["n_attributed"].sum()
+
+
+def test_a_scenario_built_once_runs_like_simulate():
+    scenario = load_scenario({"breach": "surge_offensive", "horizon": 200})
+    assert isinstance(scenario, Scenario) and scenario.horizon == 200
+    pd.testing.assert_frame_equal(run(scenario, runs=30, seed=2), simulate(["breach=surge_offensive", "horizon=200"],
+                                                                           runs=30, seed=2))
+    assert load_scenario({"breach": "surge_offensive", "horizon": 200}) is scenario  # built once
+
+
+def test_mapping_values_replace_delays_and_merge_mappings_as_the_command_line_does():
+    cli = load_scenario(["commission.investigation_time={dist: lognormal, median: 9, sigma: 0.3}",
+                         "monitoring.detection.artillery=0.5"])
+    api = load_scenario({"commission.investigation_time": {"dist": "lognormal", "median": 9, "sigma": 0.3},
+                         "monitoring.detection": {"artillery": 0.5}})
+    pd.testing.assert_frame_equal(run(api, runs=40, seed=8), run(cli, runs=40, seed=8))
+    assert api.labels == cli.labels
+
+
+def test_repeated_calls_do_not_compose_again(monkeypatch):
+    from guarantee_sim.scenario import compose
+
+    simulate({"breach": "chronic", "horizon": 90}, runs=2, seed=1)
+    calls = []
+    monkeypatch.setattr(compose, "hydra_compose", lambda *a, **k: calls.append(a))
+    for rate in (0.3, 0.4, 0.5):
+        simulate({"breach": "chronic", "horizon": 90, "commission.attribution_probability": rate}, runs=2, seed=1)
+    assert calls == []
+
+
+def test_runs_tables_carry_the_horizon_and_the_event_flag():
+    df = simulate(["breach=surge_offensive", "horizon=120"], runs=50, seed=4)
+    assert (df["horizon"] == 120.0).all()
+    assert df["event"].dtype == bool and (df["event"] == df["activation_day"].notna()).all()
+    # summarize reads the horizon from the table; an explicit one that disagrees is refused
+    assert summarize(df) == summarize(df, horizon=120.0)
+    with pytest.raises(ConfigError, match=r"^horizon: .*120"):
+        summarize(df, horizon=365.0)
+
+
+BAD_CALLS = [
+    (dict(overrides="breach=hybrid"), "overrides", "['breach=hybrid']"),
+    (dict(overrides=["breach=hybrid"], seed=1.7), "seed", "whole number"),
+    (dict(overrides=["breach=hybrid"], seed=-1), "seed", "whole number"),
+    (dict(overrides=["breach=hybrid"], runs=2.5), "runs", "1, 2, 3"),
+    (dict(overrides=["breach=hybrid"], runs="10"), "runs", "1, 2, 3"),
+    (dict(overrides=["breach=hybrid"], runs=-3), "runs", "1, 2, 3"),
+    (dict(overrides=["breach=hybrid"], runs="auto"), "runs", "1, 2, 3"),
+    (dict(overrides=["breach=hybrid"], workers=0), "workers", "1, 2, 3"),
+    (dict(overrides={"breach": "hybird"}), "breach", "hybrid"),
+    (dict(overrides={"commission.atribution_probability": 0.5}), "commission.atribution_probability",
+     "attribution_probability"),
+    (dict(overrides={"commission.attribution_probability": 1.5}), "commission.attribution_probability", "[0, 1]"),
+    (dict(overrides={"comission.lead": "France"}), "comission", "commission"),
+    (dict(breach=3), "breach", "conf/breach/"),
+]
+
+
+@pytest.mark.parametrize("kwargs,key,allowed", BAD_CALLS, ids=[f"{b[1]}-{i}" for i, b in enumerate(BAD_CALLS)])
+def test_bad_arguments_give_one_line_naming_the_key(kwargs, key, allowed):
+    kwargs = {"runs": 2, **kwargs}
+    with pytest.raises(ConfigError) as info:
+        simulate(**kwargs)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{key}:"), text
+    assert allowed in text.split("allowed:", 1)[1], text

@@ -188,7 +188,7 @@ def test_study_config_composes_the_same_scenario_as_the_one_scenario_command():
 # the model ---------------------------------------------------------------------------------------
 def analytic_config(extra=(), inert=True):
     overrides = ("experiment=sensitivity_analytic", "+coalition.states.Ally.capacity.military=0", "study.n=64",
-                 "study.replicates=16", "study.bootstrap=500", "study.noise_points=16", *extra)
+                 "study.replicates=16", "study.bootstrap=500", "study.noise_points=16", "study.precision=0.5", *extra)
     config = OmegaConf.to_container(compose_study(overrides), resolve=True)
     if inert:
         config["study"]["levers"]["inert"] = {"key": "commitments.types.military.follow_through", "low": 0.22,
@@ -206,17 +206,17 @@ def test_analytic_dominant_levers_rank_first_and_inert_lever_scores_zero(analyti
     """In the closed form P = 1 - exp(-rate p q (H - L)) only the rate, detection p and attribution q
     move P much (the delays shift L by days out of ~350). With no state committing military
     capacity, military follow-through is never drawn against: the lever is inert, and with common
-    run seeds inside each Saltelli row its total index is exactly 0."""
+    run seeds inside each Saltelli row its total index is exactly 0 (noise terms included)."""
     t = analytic_study.indices
     t = t[t["outcome"] == "activation_probability"].set_index("lever")
     ranked = list(t.sort_values("ST", ascending=False).index)
     assert set(ranked[:3]) == {"breach_rate", "detection", "attribution"}, t
     assert ranked[0] == "breach_rate"
-    # the inert lever's interval contains 0; the dominant ones' intervals exclude it
-    assert t.loc["inert", "ST_low"] <= 0 <= t.loc["inert", "ST_high"]
-    assert t.loc["inert", "ST"] == 0
-    for lever in ("breach_rate", "detection", "attribution"):
-        assert t.loc[lever, "ST_low"] > t.loc["inert", "ST_high"], t
+    # the inert lever changes no run: its index is 0 and its interval [0, what 0 changed runs of
+    # n R allow] (indices.changed_runs_bound); the breach rate's interval lies above every other's
+    assert t.loc["inert", "ST"] == 0 and t.loc["inert", "ST_low"] == 0 < t.loc["inert", "ST_high"] < 0.05, t
+    assert t.loc["breach_rate", "ST_low"] > t.drop("breach_rate")["ST_high"].max(), t
+    assert t.loc["attribution", "ST_low"] > 0, t
     noise = analytic_study.meta["noise"]["activation_probability"]["noise_share"]
     assert 0 < noise < 0.25
 
@@ -333,3 +333,25 @@ def test_index_figure_ranks_levers_with_whiskers(analytic_study):
     assert "Sobol' index" in ax.get_xlabel()
     fig = plot_failure_region(analytic_study.sample, analytic_study.discovery, analytic_study.levers, analytic_study.meta)
     assert fig is not None and fig.axes[0].get_xlabel()
+
+
+def test_a_study_too_small_for_its_precision_warns_with_the_n_it_needs():
+    config = analytic_config(("study.n=16", "study.replicates=4", "study.noise_points=0"), inert=False)
+    config["study"]["precision"] = 0.05
+    logged = []
+    res = run_study(config, workers=1, log=logged.append)
+    assert res.meta["warnings"] and [f"warning: {w}" for w in res.meta["warnings"]] == [x for x in logged if x.startswith("warning")]
+    assert re.match(r"^study\.n=16 is too small for study\.precision=0\.05: .* about study\.n=\d+", res.meta["warnings"][0])
+    need = int(re.search(r"about study\.n=(\d+)", res.meta["warnings"][0]).group(1))
+    assert need > 16 and need & (need - 1) == 0  # a power of 2, as the design needs
+    # the same study asked for less precision does not warn
+    config["study"]["precision"] = 1.0
+    assert run_study(config, workers=1).meta["warnings"] == []
+
+
+def test_the_command_prints_the_size_warning_on_stderr(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["guarantee-sim-sensitivity"])
+    main(SMALL)
+    err = capsys.readouterr().err
+    assert re.search(r"^guarantee-sim-sensitivity: warning: study\.n=8 is too small for study\.precision=0\.1: ", err, re.M), err

@@ -1,7 +1,12 @@
 """guarantee_sim: an exploratory agent-based model of post-ceasefire security guarantees for Ukraine.
 
-    from guarantee_sim import simulate
-    df = simulate(overrides=["breach=hybrid", "trigger=armed_attack"], runs=500, seed=7)
+    from guarantee_sim import load_scenario, run, simulate, summarize
+    df = simulate(["breach=hybrid", "trigger=armed_attack"], runs=500, seed=7)
+    scenario = load_scenario({"breach": "hybrid", "commission.attribution_probability": 0.6})
+    df = run(scenario, runs=500, seed=7)      # built once, run many times
+    summarize(df)["activation_probability"]
+
+The API is documented in docs/api.md.
 
 Results are probabilities with uncertainty bands from a model built on sourced figures and
 labelled assumptions (docs/parameters.md); they explore designs, they do not predict.
@@ -18,8 +23,11 @@ _PUBLIC = {
     "ConfigError": "guarantee_sim.errors",
     "GuaranteeModel": "guarantee_sim.model.engine",
     "EventKind": "guarantee_sim.model.events",
+    "Scenario": "guarantee_sim.scenario.build",
+    "SerialFallbackWarning": "guarantee_sim.runs.runner",
     "compose_config": "guarantee_sim.scenario.compose",
     "load_scenario": "guarantee_sim.scenario.compose",
+    "run": "guarantee_sim.runs.runner",
     "run_replications": "guarantee_sim.runs.runner",
     "simulate": "guarantee_sim.runs.runner",
     "summarize": "guarantee_sim.analysis.stats",

@@ -11,12 +11,15 @@ box in lever space; the leaves where most runs fail are the failure regions. For
 - mass: the share of all runs that fall inside the box.
 
 A well-kept implementation (CART) finds the boxes; this module only reads them off the tree,
-re-applies them to other samples and words them.
+re-applies them to other samples and words them. PRIM (EMA Workbench's ``prim.Prim``, with the
+optional extra ``ema``) finds one box beside them, measured the same way.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -189,6 +192,76 @@ def reapply(rules: list[Rule], X: pd.DataFrame, failed: np.ndarray, considered: 
     """The boxes' density, coverage and mass on another sample (e.g. a fresh one)."""
     stats = measure([r.mask(X) for r in rules], failed, considered)
     return pd.DataFrame(stats, columns=["density", "coverage", "mass", "failures", "runs", "points"])
+
+
+# PRIM beside CART ------------------------------------------------------------------------------
+def prim_available() -> bool:
+    """EMA Workbench (the optional extra ``ema``) is installed, so PRIM can run."""
+    from importlib.util import find_spec
+
+    return find_spec("ema_workbench") is not None
+
+
+def prim_box(X: pd.DataFrame, y: np.ndarray, min_density: float = 0.5, mass_min: float = 0.05,
+             peel_alpha: float = 0.05, max_restricted: int = 3) -> list[Condition]:
+    """The first PRIM box (EMA Workbench's ``prim.Prim``) on cases ``X`` where ``y`` marks the cases
+    of interest: of the points of its peeling trajectory that restrict at most ``max_restricted``
+    levers (as CART's depth 3 does; more overfits a small sample), the one that covers most cases
+    of interest among those with density >= ``min_density`` (else the densest). Returns the box's
+    restricted sides."""
+    import inspect
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="ipyparallel not installed")  # EMA's optional evaluator
+        from ema_workbench.analysis import prim
+
+    x = X.reset_index(drop=True).astype(float)
+    y = np.asarray(y, dtype=bool)
+    # EMA 2.x marks the cases of interest by y >= threshold (and returns the whole space when its last
+    # box is less dense than that); 3.x takes y as the cases of interest
+    extra = {"threshold": min_density} if "threshold" in inspect.signature(prim.Prim).parameters else {}
+    log = logging.getLogger("EMA")  # EMA logs each box at INFO; a library stays quiet
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            # EMA drops a "scenario" column with pandas' deprecated inplace=True
+            warnings.filterwarnings("ignore", message="The inplace keyword")
+            box = prim.Prim(x, y, peel_alpha=peel_alpha, mass_min=mass_min, **extra).find_box()
+    finally:
+        log.setLevel(level)
+    trajectory = box.peeling_trajectory
+    trajectory = trajectory[trajectory["res_dim"] <= max_restricted]  # the first point restricts none
+    dense = trajectory[trajectory["density"] >= min_density]
+    i = int(dense["coverage"].idxmax() if len(dense) else trajectory["density"].idxmax())
+    limits = box.box_lims[i]
+    conditions = []
+    for lever in x.columns:
+        lo, hi = float(limits[lever].iloc[0]), float(limits[lever].iloc[1])
+        if lo > x[lever].min():
+            conditions.append(Condition(lever, ">", float(np.nextafter(lo, -np.inf))))  # PRIM's sides are closed
+        if hi < x[lever].max():
+            conditions.append(Condition(lever, "<=", hi))
+    return conditions
+
+
+def find_prim_rule(X: pd.DataFrame, failed: np.ndarray, considered: np.ndarray, min_density: float = 0.5,
+                   mass_min: float = 0.05) -> Rule | None:
+    """PRIM's failure box on the runs of a sample (each point's runs as cases: ``failed`` of its
+    ``considered`` runs are cases of interest), measured like CART's boxes; None if nothing fails
+    or everything does."""
+    failed = np.asarray(failed, dtype=int)
+    considered = np.asarray(considered, dtype=int)
+    if failed.sum() == 0 or failed.sum() == considered.sum():
+        return None
+    cases = X.loc[X.index.repeat(considered)].reset_index(drop=True)
+    y = np.concatenate([np.arange(n) < f for f, n in zip(failed, considered)])
+    conditions = prim_box(cases, y, min_density, mass_min)
+    mask = np.ones(len(X), dtype=bool)
+    for c in conditions:
+        mask &= c.mask(X)
+    density, coverage, mass, f, n, pts = measure([mask], failed, considered)[0]
+    return Rule(conditions, density, coverage, mass, f, n, pts, bool(density >= min_density))
 
 
 # words ---------------------------------------------------------------------------------------

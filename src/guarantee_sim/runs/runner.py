@@ -1,8 +1,10 @@
-"""Replications: per-run seeds drawn in the parent, runs executed serially or in worker processes.
+"""Replications: per-run seeds drawn in the parent, runs executed serially or in worker processes;
+and the library's calls, ``run`` (a built scenario) and ``simulate`` (overrides, a mapping or keywords).
 
 Run i's seed depends only on the root seed and i, so the rows are identical whatever the
 number of workers or the chunk size, and run i of two scenarios shares its seed (common
-random numbers for paired comparisons).
+random numbers for paired comparisons). Where no worker process can start (inside a daemonic
+process, or when the main module cannot be re-imported) the runs go serially, with one warning.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ import atexit
 import math
 import multiprocessing as mp
 import os
+import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
-import mesa
 import numpy as np
 import pandas as pd
 
-from guarantee_sim.errors import ConfigError
+from guarantee_sim.errors import ConfigError, first_line
 from guarantee_sim.model.outcomes import COLUMNS
+
+# a runs table: the outcome row's columns, then what survival tools need (``to_frame``)
+TABLE_COLUMNS = [*COLUMNS, "horizon", "event"]
 
 
 # numpy's SeedSequence.generate_state (numpy/random/bit_generator.pyx): word j of the state is the
@@ -67,7 +74,7 @@ def available_cpus() -> int:
 
 def release(model) -> None:
     """Let a finished model be garbage-collected (mesa 3.3 keeps every model alive otherwise)."""
-    ids = getattr(mesa.Agent, "_ids", None)
+    ids = getattr(sys.modules["mesa"].Agent, "_ids", None)  # imported by the model
     if ids is not None:
         ids.pop(model, None)
 
@@ -94,16 +101,50 @@ def _run_chunk(scenario, first_run: int, seeds: list[int]) -> list[dict]:
     return rows
 
 
-def to_frame(rows: list[dict]) -> pd.DataFrame:
+def to_frame(rows: list[dict], horizon: float | None = None) -> pd.DataFrame:
+    """The runs table: the outcome row's columns, then (given the horizon) what survival tools need:
+    ``horizon`` and ``event`` (activation observed within the horizon; False: censored at it)."""
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
     df["support_in_time"] = df["support_in_time"].astype("boolean")
     for col in ("activated", "false_activation", "deterred", "force_deployed"):
         df[col] = df[col].astype(bool)
     df["seed"] = df["seed"].astype("int64")
+    if horizon is not None:
+        df["horizon"] = float(horizon)
+        df["event"] = df["activation_day"].notna()
     return df
 
 
 _POOL: dict = {}
+
+
+class SerialFallbackWarning(RuntimeWarning):
+    """Worker processes cannot be started here; the runs go serially (the rows are the same)."""
+
+
+_WARNED: set[str] = set()
+
+
+def _serial_reason() -> str | None:
+    """Why worker processes cannot be started from this process, or None.
+
+    A daemonic process (a worker of EMA Workbench's MultiprocessingEvaluator, of multiprocessing.Pool)
+    may not have children; a spawned worker re-imports the main module, which a script read from
+    standard input (``python - < script.py``) does not have as a file.
+    """
+    if mp.current_process().daemon:
+        return "this is a daemonic process (a pool's worker), which may not start processes of its own"
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.exists(main_file):
+        return f"the main module ({main_file}) cannot be re-imported by a worker process"
+    return None
+
+
+def _warn_serial(reason: str, workers: int) -> None:
+    if reason not in _WARNED:  # once per reason and process: 200 calls give one warning
+        _WARNED.add(reason)
+        warnings.warn(f"workers={workers}: {reason}; running serially (the rows are the same)",
+                      SerialFallbackWarning, stacklevel=4)
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -118,16 +159,34 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def parallel_workers(workers: int) -> int:
+    """The worker processes to use: at most the CPUs, and 1 (with one warning) where none can start."""
+    workers = min(int(workers), available_cpus())  # more processes than CPUs only wait for each other
+    if workers > 1:
+        reason = _serial_reason()
+        if reason:
+            _warn_serial(reason, workers)
+            return 1
+    return workers
+
+
 def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
     """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool."""
     runs = len(seeds)
-    workers = min(workers, available_cpus())  # more processes than CPUs only wait for each other
+    workers = parallel_workers(workers)
     if workers <= 1 or runs < 2:
-        return to_frame(_run_chunk(scenario, start, seeds))
+        return to_frame(_run_chunk(scenario, start, seeds), scenario.horizon)
     chunk = chunk_size or max(1, math.ceil(runs / (workers * 4)))
     pool = worker_pool(workers)
-    futures = [pool.submit(_run_chunk, scenario, start + s, seeds[s : s + chunk]) for s in range(0, runs, chunk)]
-    return to_frame([row for f in futures for row in f.result()])
+    try:
+        futures = [pool.submit(_run_chunk, scenario, start + s, seeds[s : s + chunk]) for s in range(0, runs, chunk)]
+        rows = [row for f in futures for row in f.result()]
+    except BrokenProcessPool as err:  # a worker could not start or died: drop the pool, finish serially
+        _POOL.pop(workers, None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        _warn_serial(f"the worker processes failed ({first_line(err)})", workers)
+        rows = _run_chunk(scenario, start, seeds)
+    return to_frame(rows, scenario.horizon)
 
 
 def run_replications(scenario, runs: int, seed: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
@@ -135,29 +194,56 @@ def run_replications(scenario, runs: int, seed: int, workers: int = 1, chunk_siz
     return run_range(scenario, run_seeds(seed, runs), 0, workers, chunk_size)
 
 
+def _setting(value, unit: str, key: str) -> int:
+    """A run setting given in Python, checked as on the command line (one line naming the key)."""
+    from guarantee_sim.model.registry import UNITS
+
+    if isinstance(value, np.integer):
+        value = int(value)
+    checked = UNITS[unit].check(value, key)
+    if checked == "auto":
+        raise ConfigError(key, "a Python call needs a number of runs (runs=auto is for the command line)",
+                          "1, 2, 3, ...")
+    return int(checked)
+
+
+def run(scenario, runs: int = 200, seed: int = 0, workers: int = 1) -> pd.DataFrame:
+    """The runs of a built scenario (``load_scenario``): one row per run, the same rows as the
+    command line's ``runs.parquet`` for the same scenario, runs and seed, whatever ``workers``."""
+    from guarantee_sim.scenario.build import Scenario
+
+    if not isinstance(scenario, Scenario):
+        raise ConfigError("scenario", f"expected a Scenario, got {type(scenario).__name__}",
+                          "guarantee_sim.load_scenario(...) (or simulate(...) for overrides)")
+    return run_replications(scenario, _setting(runs, "runs", "runs"), _setting(seed, "seed", "seed"),
+                            _setting(workers, "workers", "workers"))
+
+
 def simulate(
-    overrides: list[str] | tuple[str, ...] = (),
+    overrides=(),
     runs: int | None = None,
     seed: int | None = None,
     workers: int | None = None,
     chunk_size: int | None = None,
+    **levers,
 ) -> pd.DataFrame:
-    """Run one scenario's replications and return one row per run.
+    """Run one scenario's replications and return one row per run (the command line's rows).
 
-    ``overrides`` are the command line's (``["breach=hybrid", "trigger=armed_attack"]``);
-    ``runs``, ``seed`` and ``workers`` default to the config's values.
+    ``overrides``: a list of the command line's overrides (``["breach=hybrid", "trigger=armed_attack"]``)
+    or a mapping (``{"breach": "hybrid", "commission.attribution_probability": 0.6}``); ``levers``: keys
+    as keywords (``breach="hybrid", horizon=180``). ``runs``, ``seed`` and ``workers`` default to the
+    config's values. The config is composed once per set of presets and kept: repeated calls pay
+    for their runs, not for Hydra. A caller's own Hydra app is left alone.
     """
-    from omegaconf import OmegaConf
+    from guarantee_sim.scenario.compose import load_scenario, run_settings
 
-    from guarantee_sim.scenario.compose import compose_config
-    from guarantee_sim.scenario.build import build_scenario
-
-    cfg = compose_config(tuple(overrides))
-    scenario = build_scenario(cfg)
-    plain = OmegaConf.to_container(cfg)
-    runs = plain["runs"] if runs is None else runs
-    if runs == "auto":
-        raise ConfigError("runs", "simulate() needs a number of runs (runs=auto is for the command line)", "1, 2, 3, ...")
-    seed = plain["seed"] if seed is None else seed
-    workers = plain["workers"] if workers is None else workers
-    return run_replications(scenario, int(runs), int(seed), int(workers), chunk_size)
+    scenario = load_scenario(overrides, **levers)
+    if runs is None or seed is None or workers is None:
+        config = run_settings(overrides, **levers)  # as composed (cached) and given
+        runs = config["runs"] if runs is None else runs
+        seed = config["seed"] if seed is None else seed
+        workers = config["workers"] if workers is None else workers
+    if chunk_size is not None:
+        _setting(chunk_size, "count", "chunk_size")
+    return run_replications(scenario, _setting(runs, "runs", "runs"), _setting(seed, "seed", "seed"),
+                            _setting(workers, "workers", "workers"), chunk_size)

@@ -11,7 +11,9 @@ every point: common random numbers), and reports
 
 - Sobol' first-order and total indices (``scipy.stats.sobol_indices``) with bootstrap intervals
   (``scipy.stats.bootstrap``) for the activation probability and the median days to activation;
-- the lever regions where binding support fails, found by a CART tree (``discovery.py``).
+- the lever regions where binding support fails, found by a CART tree (``discovery.py``), and PRIM's
+  box beside it when EMA Workbench (the extra ``ema``) is installed;
+- a warning (one line) when ``study.n`` is too small for ``study.precision``.
 
 The method, and why the model's noise is handled by replicate means, is in docs/sensitivity.md.
 Every input is checked before Hydra creates the output folder: bad input ends with one line on
@@ -38,14 +40,17 @@ def compose_study(overrides: tuple[str, ...] | list[str] = ()):
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
+    from guarantee_sim.scenario.compose import own_hydra
+
     overrides = list(overrides)
-    try:
-        if GlobalHydra.instance().is_initialized():
-            return compose("sensitivity", overrides=overrides)
-        with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
-            return compose("sensitivity", overrides=overrides)
-    except Exception as exc:
-        raise _explain(exc, overrides) from None
+    with own_hydra():  # a caller's own Hydra app is set aside
+        try:
+            if GlobalHydra.instance().is_initialized():
+                return compose("sensitivity", overrides=overrides)
+            with initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+                return compose("sensitivity", overrides=overrides)
+        except Exception as exc:
+            raise _explain(exc, overrides) from None
 
 
 def _explain(exc: BaseException, overrides: list[str]) -> ConfigError:
@@ -119,6 +124,8 @@ def _app_main(cfg) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     res = run_study(config, log=lambda s: print(s, flush=True))
+    for note in res.meta["warnings"]:  # a study too small for its precision: one line each on stderr
+        print(f"{PROG}: warning: {note}", file=sys.stderr, flush=True)
     resolved = OmegaConf.to_yaml(cfg, resolve=True)
     write_study(res, out, resolved)
     print()

@@ -70,7 +70,9 @@ class Evaluator:
 
         scenario = build_scenario(set_levers(self.base, self.levers, values))
         rows = [run_one(scenario, int(s)) for s in self.seeds[block]]
-        return point_outcomes(rows, self.horizon, self.among, self.late_days, self.support_type)
+        column = "activation_day" if self.support_type is None else f"activation_day_{self.support_type}"
+        activated = "".join("0" if math.isnan(r[column]) else "1" for r in rows)  # run by run, for the noise terms
+        return (*point_outcomes(rows, self.horizon, self.among, self.late_days, self.support_type), activated)
 
     def chunk(self, values: np.ndarray, blocks: np.ndarray) -> list[tuple]:
         return [self.point(v, int(b)) for v, b in zip(values, blocks)]
@@ -83,7 +85,13 @@ def seed_blocks(root_seed: int, blocks: int, replicates: int) -> np.ndarray:
     return np.array(run_seeds(root_seed, blocks * replicates), dtype=np.int64).reshape(blocks, replicates)
 
 
-POINT_COLUMNS = ["activation_probability", "median_days_to_activation", "median_reached", "runs_considered", "runs_failed"]
+POINT_COLUMNS = ["activation_probability", "median_days_to_activation", "median_reached", "runs_considered", "runs_failed",
+                 "activated_runs"]  # activated_runs: "0"/"1" per run of the point's seed block, in run order
+
+
+def run_matrix(activated_runs) -> np.ndarray:
+    """(points, R) 0/1 array from the ``activated_runs`` strings."""
+    return np.array([[c == "1" for c in s] for s in activated_runs], dtype=float)
 
 
 def evaluate(evaluator: Evaluator, values: np.ndarray, blocks: np.ndarray, workers: int = 1,
@@ -94,8 +102,11 @@ def evaluate(evaluator: Evaluator, values: np.ndarray, blocks: np.ndarray, worke
     study; points go out in chunks, each with the evaluator, and come back in order, and every
     point's seeds are fixed in the parent, so the result is the same for any number of workers.
     """
+    from guarantee_sim.runs.runner import parallel_workers
+
     values = np.asarray(values, dtype=float)
     blocks = np.asarray(blocks, dtype=np.int64)
+    workers = parallel_workers(workers)  # 1, with one warning, where no worker process can start
     total = len(values)
     chunk = max(1, min(32, total // max(1, workers * 24)))
     starts = range(0, total, chunk)

@@ -47,6 +47,7 @@ class StudyConfig:
     replicates: int = 32  # runs per sample point (the same seeds at every point of a Saltelli row)
     bootstrap: int = 999  # bootstrap resamples for the index intervals
     confidence: float = 0.95
+    precision: float = 0.1  # warn when a total index's interval is wider than +/- this (study.n too small)
     noise_points: int = 32  # points re-run with fresh seeds to measure the seed noise
     support_type: Optional[str] = None  # null: binding support pooled (activation); or one type, e.g. military
     # name -> LeverSpec fields; a plain mapping so that `+study.levers.<name>={key: ..., low: ..., high: ...}`

@@ -11,7 +11,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from guarantee_sim.analysis.sensitivity.evaluate import OUTCOMES, POINT_COLUMNS, Evaluator, evaluate, outcome_label, seed_blocks
+from guarantee_sim.analysis.sensitivity.evaluate import (OUTCOMES, POINT_COLUMNS, Evaluator, evaluate, outcome_label, run_matrix,
+                                                          seed_blocks)
 from guarantee_sim.analysis.sensitivity.indices import sobol_table
 from guarantee_sim.analysis.sensitivity.levers import Lever, check_levers, levers_from_study
 from guarantee_sim.analysis.sensitivity.result import KIND
@@ -54,6 +55,9 @@ def check_study(config: dict) -> tuple[dict, list[Lever]]:
     n = study["n"]
     if n & (n - 1):
         raise ConfigError("study.n", f"must be a power of 2 (scipy's Sobol' estimator needs it), got {n}", "2, 4, 8, ..., 256, 512, ...")
+    precision = study.get("precision")
+    if isinstance(precision, bool) or not isinstance(precision, (int, float)) or not 0 < precision <= 1:
+        raise ConfigError("study.precision", f"must lie in (0, 1], got {precision!r}", "e.g. 0.1")
     conf = study.get("confidence")
     if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0.5 <= conf < 1:
         raise ConfigError("study.confidence", f"must lie in [0.5, 1), got {conf!r}", "e.g. 0.95")
@@ -82,7 +86,7 @@ def check_study(config: dict) -> tuple[dict, list[Lever]]:
 
 def run_study(config: dict, workers: int | None = None, log: Callable[[str], None] | None = None) -> StudyRun:
     """Run a study from a composed, resolved config (plain dict with a ``study`` block)."""
-    from guarantee_sim.analysis.discovery import find_failure_rules, rule_text
+    from guarantee_sim.analysis.discovery import find_failure_rules, find_prim_rule, prim_available, rule_text
     from guarantee_sim.scenario.build import build_scenario
 
     from guarantee_sim.runs.provenance import git_commit, now
@@ -131,9 +135,11 @@ def run_study(config: dict, workers: int | None = None, log: Callable[[str], Non
     rng = np.random.SeedSequence([seed, 2])
     names = [lv.name for lv in levers]
     tables, noise = [], {}
+    runs = run_matrix(sample["activated_runs"])  # the activation probability is their mean: noise terms
     for k, outcome in enumerate(OUTCOMES):
         y = sample[outcome].to_numpy(dtype=float)
-        tables.append(sobol_table(y, n, names, study["bootstrap"], study["confidence"], rng.spawn(1)[0], outcome))
+        tables.append(sobol_table(y, n, names, study["bootstrap"], study["confidence"], rng.spawn(1)[0], outcome,
+                                  runs=runs if outcome == "activation_probability" else None))
         var = float(np.var(y[: 2 * n]))
         if n_check:
             diff = y[:n_check] - check[outcome].to_numpy(dtype=float)
@@ -153,6 +159,14 @@ def run_study(config: dict, workers: int | None = None, log: Callable[[str], Non
     what, among = failure_words(disc, support_type)
     units = {lv.name: lv.unit for lv in levers}
     result.rules = [replace(r, text=rule_text(r, labels, units, what, among)) for r in result.rules]
+    prim = None
+    if prim_available():
+        prim = find_prim_rule(sample[names], sample["runs_failed"].to_numpy(), sample["runs_considered"].to_numpy(),
+                              disc["min_density"], disc["min_leaf_share"])
+        prim = prim and replace(prim, text=rule_text(prim, labels, units, what, among))
+    notes = size_warnings(indices, n, study["precision"], study["confidence"])
+    for note in notes:  # the command prints them on stderr; Python callers find them in meta["warnings"]
+        log(f"warning: {note}")
     meta = {
         "kind": KIND,
         "version": 1,
@@ -176,7 +190,11 @@ def run_study(config: dict, workers: int | None = None, log: Callable[[str], Non
         "median_reached_share": float(sample["median_reached"].mean()),
         "discovery": {"among": disc["among"], "late_days": disc["late_days"], "what": what, "of": among,
                       "failure_rate": result.failure_rate, "max_depth": disc["max_depth"],
-                      "min_leaf_share": disc["min_leaf_share"], "min_density": disc["min_density"]},
+                      "min_leaf_share": disc["min_leaf_share"], "min_density": disc["min_density"],
+                      "prim": prim.as_dict() if prim else None,
+                      "prim_note": None if prim_available() else 'PRIM needs EMA Workbench: pip install "guarantee-sim[ema]"'},
+        "precision": study["precision"],
+        "warnings": notes,
         "started": started,
         "git_commit": git_commit(),
         "seconds_runs": t_runs,
@@ -184,6 +202,22 @@ def run_study(config: dict, workers: int | None = None, log: Callable[[str], Non
         "cpu_seconds": _cpu_seconds() - cpu0,
     }
     return StudyRun(sample, indices, result, levers, meta)
+
+
+def size_warnings(indices: pd.DataFrame, n: int, precision: float, confidence: float) -> list[str]:
+    """One line per outcome whose widest total-index interval is wider than +/- ``precision``, with the
+    n that would reach it (intervals narrow about as 1/sqrt(n))."""
+    out = []
+    for outcome, t in indices.groupby("outcome", sort=False):
+        half = (t["ST_high"] - t["ST_low"]) / 2
+        if not half.notna().any() or half.max() <= precision:
+            continue
+        worst = t.loc[half.idxmax()]
+        need = 2 ** math.ceil(math.log2(n * (half.max() / precision) ** 2))
+        out.append(f"study.n={n} is too small for study.precision={precision:g}: the {confidence:.0%} interval of "
+                   f"{outcome}'s total index for {worst['lever']} is +/-{half.max():.2g}; about study.n={need} "
+                   f"would reach +/-{precision:g}")
+    return out
 
 
 def _cpu_seconds() -> float:

@@ -70,6 +70,12 @@ def format_study(res: StudyRun) -> str:
     units = {lv.name: lv.unit for lv in res.levers}
     lines += ["", "Where binding support fails (CART scenario discovery):",
               describe(res.discovery, labels, units, what, among)]
+    prim = m["discovery"].get("prim")
+    if prim:
+        lines.append(f"PRIM (EMA Workbench) finds one box: {prim['text']}")
+    elif m["discovery"].get("prim_note"):
+        lines.append(m["discovery"]["prim_note"])
+    lines += [f"warning: {w}" for w in m.get("warnings", [])]
     lines += ["", f"Time: {m['seconds']:.0f} s wall, {m['cpu_seconds']:.0f} s CPU, {m['workers']} worker(s) "
                   f"({m['runs']:,} runs)"]
     return "\n".join(lines)

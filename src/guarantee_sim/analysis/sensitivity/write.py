@@ -57,7 +57,8 @@ def write_study(res: StudyRun, out: Path, resolved_yaml: str | None = None) -> d
     put("rules.csv", lambda p: rules.to_csv(p, index=False))
     payload = json_ready({"failure_rate": res.discovery.failure_rate, "failures": res.discovery.failures,
                       "runs": res.discovery.runs, "min_density": res.discovery.min_density,
-                      "importances": res.discovery.importances, "rules": [r.as_dict() for r in res.discovery.rules]})
+                      "importances": res.discovery.importances, "rules": [r.as_dict() for r in res.discovery.rules],
+                      "prim": res.meta["discovery"].get("prim")})
     put("rules.json", lambda p: Path(p).write_text(json.dumps(payload, indent=2, ensure_ascii=False)))
     text = format_study(res)
     put("summary.txt", lambda p: Path(p).write_text(text + "\n"))
