@@ -20,7 +20,7 @@ def test_run_writes_rows_summary_and_config(tmp_path):
     proc = run_cli(tmp_path, "breach=hybrid", "trigger=any_attributed", "runs=120", "seed=7")
     (out,) = list((tmp_path / "results" / "runs").iterdir())
     df = pd.read_parquet(out / "runs.parquet")
-    assert len(df) == 120 and list(df.columns) == COLUMNS
+    assert len(df) == 120 and list(df.columns) == [*COLUMNS, "horizon", "event"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["runs"] == 120 and summary["seed"] == 7
     assert abs(summary["activation_probability"]["estimate"] - df["activated"].mean()) < 1e-12
@@ -30,7 +30,8 @@ def test_run_writes_rows_summary_and_config(tmp_path):
     assert {"measure", "support_type", "estimate", "low", "high"} <= set(table.columns)
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["breach"]["pattern"] == "hybrid" and config["runs"] == 120
-    assert "Binding support activated" in proc.stdout and "Wilson" not in proc.stderr
+    assert "Pooled binding support activated" in proc.stdout and "Military support in time" in proc.stdout
+    assert "Wilson" not in proc.stderr
     for stage in STAGES:
         assert stage in proc.stdout
 

@@ -38,14 +38,14 @@ SCENARIOS = {  # the default roster (35 states: long sums of capacities) and eve
     "teaching-bilateral": ("coalition=teaching", "commitments=bilateral_only", "breach=sporadic"),
 }
 DIGESTS = {
-    "default": "4ba9033c4ebc0c365b41916750b4bd754168c608c99f76707b52c1087bbb6790",
-    "hybrid": "62bc340c8746d0eced2eaf02f5121856f0fbaf5b87028a69130235c61bd81ab3",
-    "analytic-cumulative": "416810d22efaf710df58c496d19d10e676876dad7dbb8e3b407ac36f4612ce3f",
-    "salami-graduated": "cc799318bd8fdf29673fc0a44b49a20bccf1ddbcddbe1b67797ce58545a66d5e",
-    "surge-article5": "e12406bcb68084ac8ec7c7dd8e177208e65c72d78957e9e5e0c57399b43b7b6c",
-    "strategic": "97caaab47b674ad42fbc4cffbc101a66c54f2f5659b7b1d403712a7d04f7a4c7",
-    "adaptive-european": "889f3e90bc8116daf969d41f80312d007a60b46f8505127ef963059219a7eb8c",
-    "teaching-bilateral": "56fe6d7cd9e0644b3512757fef8f5902da98a664dc778b3c21db67a1946e0a16",
+    "default": "29f82566c612d05f07c0045e8b57339c047a16be00f3e716e8e2a4dfb8e94b82",
+    "hybrid": "2da8e697df5a6211aefe7ace569d5bafbdbccf4e76eb574e8067682b1b58a7e2",
+    "analytic-cumulative": "c84c0470b0d131c1353487b562179028f5962c08b223cdc80592829d9e67017c",
+    "salami-graduated": "907d451ebd34622d175b57bc4e5bae7b59f176840918d4a274a0eeb004f38d9e",
+    "surge-article5": "412c50bb9fdcc7c99fe8d32ff652bbabc9a3ff0ae6bc361762842a383d6de149",
+    "strategic": "0c4e45571ad8391f248c0d3cd4d6825a2f091cce651d772672a3bb6c0d1206a8",
+    "adaptive-european": "46d065b2c0cc96339986ad6b2c99f4b8983495a471c5be15b40ef06c7eeb31ca",
+    "teaching-bilateral": "070bbbf4f77f7edaf1150598fdd50de4fdc08e116a7ce4a134d2a38e26dd4a33",
 }
 
 

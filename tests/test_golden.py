@@ -5,7 +5,9 @@ Recorded before the typed-event rewrite (which changed no row), and again each t
 changed a documented definition on purpose; the commit that re-records it says which:
 - evidence and escalation (attribution by evidence, war after an armed attack, intensity in the
   triggers, exact sums: ``math.fsum`` instead of ``sum``, whose float result differs between
-  Python 3.11 and 3.12).
+  Python 3.11 and 3.12);
+- the coalition's response (military support that arrives, thresholds on capacity acting, a
+  common political factor, reviews; new columns military_support_day, military_delivered).
 Regenerate: ``python tests/test_golden.py``.
 """
 

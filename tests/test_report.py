@@ -33,7 +33,7 @@ from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
-KINDS = ["heatmap", "bars", "deterrence", "km", "funnel", "support_types", "paired", "timeline"]
+KINDS = ["deterrence", "heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]  # the headline first
 
 
 def cli(cwd, *args):
@@ -212,7 +212,7 @@ def test_paired_comparison_with_a_cells_baseline_equals_the_sweeps_own(workspace
     t = paired_table(res, p.pairs, p.seed).iloc[0]
     assert (t.estimate, t.low, t.high) == (summary.loc[a, "paired_difference"], summary.loc[a, "paired_low"],
                                            summary.loc[a, "paired_high"])
-    assert t.n == 80 and t.p_a == pytest.approx(summary.loc[a, "activation_probability"])
+    assert t.n == 80 and t.p_a == pytest.approx(summary.loc[a, "protected_probability"])
     # the default report's paired table: each scenario minus the first, the same numbers as its figure
     pt = pd.read_csv(made / "report_paired.csv")
     rows = parsed(made / "report.html").tables["paired-table"]
@@ -338,7 +338,7 @@ def test_two_sweeps_side_by_side(workspace, capsys):
             p = [c for c in rows[cell]["cells"] if "data-estimate" in c][3]
             assert number(p) == s.activation_probability
     # the heat map puts the two monitoring set-ups side by side; the bars and curves compare them
-    heat = figs[0].figure
+    heat = next(f.figure for f in figs if f.kind == "heatmap")
     assert [ax.get_title() for ax in heat.axes if ax.get_images()] == ["monitoring=us_led", "monitoring=european_only"]
     # a pair across the two folders: the same root seed, so the same run seeds, paired run by run
     pt = paired_table(res, [("breach=hybrid,monitoring=european_only,trigger=any_attributed",
@@ -358,7 +358,7 @@ def test_single_run_folder(workspace, capsys):
     folder = workspace / "results" / "runs" / "one"
     report_main([str(folder)])
     page = parsed(folder / "report.html")
-    assert [f["kind"] for f in page.figures] == ["bars", "deterrence", "km", "funnel", "support_types", "timeline"]
+    assert [f["kind"] for f in page.figures] == ["deterrence", "bars", "km", "funnel", "support_types", "timeline"]
     html = (folder / "report.html").read_text()
     assert "No heat map: it needs two levers that vary" in html
     summary = json.loads((folder / "summary.json").read_text())

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run_cli
 from guarantee_sim.runs.cli import covering_jobs, sweep_folder
-from guarantee_sim.analysis.stats import wilson
+from guarantee_sim.analysis.stats import protected, wilson
 from guarantee_sim.runs.store import Progress
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack"]
@@ -54,8 +54,8 @@ def test_sweep_gives_cell_folders_a_sweep_table_and_a_summary(tmp_path):
     # paired differences against the first value of the first swept lever, within the same trigger
     hyb = summary.set_index("cell").loc["breach=hybrid,trigger=any_attributed"]
     assert hyb["baseline_cell"] == "breach=sporadic,trigger=any_attributed"
-    a = runs[runs["cell"] == "breach=hybrid,trigger=any_attributed"]["activated"].to_numpy()
-    b = runs[runs["cell"] == "breach=sporadic,trigger=any_attributed"]["activated"].to_numpy()
+    a = protected(runs[runs["cell"] == "breach=hybrid,trigger=any_attributed"]).to_numpy()
+    b = protected(runs[runs["cell"] == "breach=sporadic,trigger=any_attributed"]).to_numpy()
     assert hyb["paired_difference"] == pytest.approx(a.mean() - b.mean())
     assert hyb["paired_low"] <= hyb["paired_difference"] <= hyb["paired_high"]
     # provenance, per cell and for the sweep
@@ -115,7 +115,7 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
 
 def test_precision_driven_runs_stop_at_the_first_batch_that_reaches_the_target(tmp_path):
     proc = cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.02",
-               "batch_size=200")
+               "batch_size=200", "commitments.activation_share=0.8")  # P near 0.85-0.9: more than one batch
     summary = pd.read_csv(the_sweep(tmp_path) / "sweep_summary.csv")
     runs = pd.read_parquet(the_sweep(tmp_path) / "sweep_runs.parquet")
     for _, row in summary.iterrows():

@@ -100,7 +100,7 @@ def test_every_main_command_of_the_guide_runs(tmp_path):
                 for part in cell.split():
                     assert part in proc.stdout, (args, part)
         else:
-            assert "Binding support activated" in proc.stdout, args
+            assert "Pooled binding support activated" in proc.stdout, args
             assert f"Runs: {RUNS}," in proc.stdout
 
 

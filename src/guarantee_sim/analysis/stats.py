@@ -56,8 +56,29 @@ def km_median(days: pd.Series | np.ndarray, horizon: float, level: float = LEVEL
     return est, _first_below_half(t, lo_curve), _first_below_half(t, hi_curve)
 
 
-def summarize(df: pd.DataFrame, horizon: float) -> dict:
-    """Activation probability, median days and the funnel, overall and per support type."""
+def table_horizon(df: pd.DataFrame, horizon: float | None = None) -> float:
+    """The runs' horizon: the table's ``horizon`` column (runs tables carry it), or the one given;
+    one line if they disagree or neither says."""
+    from guarantee_sim.errors import ConfigError
+
+    column = sorted(set(df["horizon"].tolist())) if "horizon" in df.columns else []
+    if len(column) > 1:
+        raise ConfigError("horizon", f"the runs table mixes horizons {column}", "one scenario's runs (one horizon)")
+    if horizon is None:
+        if not column:
+            raise ConfigError("horizon", "the runs table has no horizon column", "summarize(df, horizon=...)")
+        return float(column[0])
+    if column and float(horizon) != column[0]:
+        raise ConfigError("horizon", f"{horizon:g} given, but the runs table's horizon is {column[0]:g}",
+                          f"{column[0]:g} (or leave it out)")
+    return float(horizon)
+
+
+def summarize(df: pd.DataFrame, horizon: float | None = None) -> dict:
+    """Activation probability, median days and the funnel, overall and per support type.
+
+    The horizon is the table's own (its ``horizon`` column) unless given."""
+    horizon = table_horizon(df, horizon)
     n = len(df)
     out = {"runs": n, "horizon": horizon}
     p, lo, hi = wilson(int(df["activated"].sum()), n)
@@ -79,6 +100,11 @@ def summarize(df: pd.DataFrame, horizon: float) -> dict:
     p, lo, hi = wilson(int(df["false_activation"].sum()), n)
     out["false_activation"] = {"estimate": p, "low": lo, "high": hi}
     return out
+
+
+def protected(df: pd.DataFrame) -> pd.Series:
+    """Per run: no armed attack, or military support in time (what paired comparisons of designs read)."""
+    return df["offensive_day"].isna() | df["support_in_time"].fillna(False).astype(bool)
 
 
 def deterrence_and_response(df: pd.DataFrame) -> dict:
@@ -103,11 +129,12 @@ def deterrence_and_response(df: pd.DataFrame) -> dict:
 
 
 MEASURE_WORDS = {
-    "activation_probability": "P(binding support activated): states holding the activation share of the design's "
-                              "committed binding capacity delivering within the horizon",
+    "activation_probability": "P(pooled activation), secondary: states holding the activation share of the design's "
+                              "own committed binding capacity (all types pooled) delivering within the horizon",
     "attack_probability": "P(attack): an armed attack (full offensive) within the horizon",
-    "support_in_time_given_attack": "P(support in time | attack): binding military support activated within "
-                                    "Ukraine's holding time, among runs with an attack",
+    "support_in_time_given_attack": "P(support in time | attack), the headline: military support delivered (binding or "
+                                    "not) reaching what Ukraine needs (EUR bn a year) within its holding time, among "
+                                    "runs with an attack",
     "protected_probability": "P(protected): no attack, or military support in time",
 }
 
@@ -147,6 +174,12 @@ def _prob(d: dict) -> str:
     return f"{d['estimate']:.1%} (95% CI {d['low']:.1%} to {d['high']:.1%})"
 
 
+def _pooled(summary: dict) -> str:
+    if summary.get("nothing_binding"):
+        return "none: nothing binding, by construction"
+    return _prob(summary["activation_probability"])
+
+
 def format_summary(summary: dict, labels: dict | None = None) -> str:
     """A readable plain-text summary for the terminal."""
     h = summary["horizon"]
@@ -159,7 +192,7 @@ def format_summary(summary: dict, labels: dict | None = None) -> str:
         f"Attack (a full offensive within the horizon):          {_prob(summary['attack_probability'])}",
         f"Military support in time, given an attack:           {_prob(sit)} of {sit['runs_with_attack']} runs with one",
         f"Protected (no attack, or military support in time):  {_prob(summary['protected_probability'])}",
-        f"Binding support activated (the design's own measure): {_prob(summary['activation_probability'])}",
+        f"Pooled binding support activated (secondary measure): {_pooled(summary)}",
         f"Median days to activation (Kaplan-Meier, censored at the horizon): {_days(summary['median_days_to_activation'], h)}",
         "",
         f"{'support type':<14}{'P(activated)':<40}median days to activation",

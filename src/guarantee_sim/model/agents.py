@@ -8,6 +8,7 @@ reshuffles another.
 from __future__ import annotations
 
 import enum
+import math
 
 import mesa
 import numpy as np
@@ -18,6 +19,9 @@ from guarantee_sim.model.events import Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
+
+
+RECONSIDERED = (Reason.NO_FOLLOW_THROUGH, Reason.APPROVAL_REFUSED, Reason.GAVE_UP)  # not a UN veto
 
 
 class SupportStatus(enum.Enum):
@@ -65,11 +69,15 @@ class CoalitionState(mesa.Agent):
         self._u_follow, self._u_delay, self._u_pass, self._u_deliver = streams
         self.status = dict(initial_status)
         self.reason: dict[str, Reason] = {}  # why each commitment stands where it does (recorded runs)
+        self.reason_code: dict[str, Reason] = {}  # why each declined commitment was declined (every run)
         self._procedure = model.spec.procedures[index]
         self._regime = model.spec.regime_of[index]
         self._binding = model.spec.binding[index]
         self.approved_day: dict[str, float] = {}
         self.delivery_day: dict[str, float] = {}
+        self.latent: dict[str, float] = {}  # the state's own political term per support type
+        self.round: dict[str, int] = {}  # the review round whose draws decide each type (0: the first)
+        self.wait_since: dict[str, float] = {}
 
     def binding(self, stype: str) -> bool:
         return self._binding[stype]
@@ -81,11 +89,33 @@ class CoalitionState(mesa.Agent):
         s = self.model.spec
         if stype == "diplomatic" and s.unsc_referral:
             self._decline(stype, Reason.UNSC_VETO)
-        elif self._u_follow(self.index, TYPE_INDEX[stype]) >= s.support[stype].follow_through:
-            self._decline(stype, Reason.NO_FOLLOW_THROUGH)
         else:
-            self.status[stype] = SupportStatus.DECIDING
-            self._explain(stype, Reason.WILLING)
+            self._decide(stype, 0)
+
+    def reconsider(self, stype: str, round_: int) -> bool:
+        """A review (or a new attack): a state that declined, gave up or was refused decides again,
+        on fresh draws of its own term (the coalition's common factor stays). True if now willing."""
+        if self.status[stype] is not SupportStatus.DECLINED or self.reason_code.get(stype) not in RECONSIDERED:
+            return False
+        return self._decide(stype, round_)
+
+    def _decide(self, stype: str, round_: int) -> bool:
+        """Follow through or not, on the state's own political term (standard normal): drawn at the
+        first decision, then at each reconsideration moved part of the way (``reconsider_weight``)
+        to a fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1)."""
+        self.round[stype] = round_
+        fresh = float(special.ndtri(self._u_follow(self.index + round_ * len(self.model.coalition), TYPE_INDEX[stype])))
+        if round_ == 0:
+            self.latent[stype] = fresh
+        else:
+            w = self.model.spec.reconsider_weight
+            self.latent[stype] = math.sqrt(1.0 - w) * self.latent[stype] + math.sqrt(w) * fresh
+        if not self.model.response.follows(stype, self.latent[stype]):
+            self._decline(stype, Reason.NO_FOLLOW_THROUGH)
+            return False
+        self.status[stype] = SupportStatus.DECIDING
+        self._explain(stype, Reason.WILLING)
+        return True
 
     def waits_for_us(self) -> bool:
         """Does this state act only once the United States acts?"""
@@ -109,8 +139,9 @@ class CoalitionState(mesa.Agent):
         """(delay in days, approved?) under the state's procedure for ``stype``."""
         regime = self._regime[stype]
         k = TYPE_INDEX[stype]
-        delay = regime.delay.from_uniform(self._u_delay(self.index, k))
-        return delay, self._u_pass(self.index, k) < regime.approval_probability
+        row = self.index + self.round.get(stype, 0) * len(self.model.coalition)
+        delay = regime.delay.from_uniform(self._u_delay(row, k))
+        return delay, self._u_pass(row, k) < regime.approval_probability
 
     def delivery_delay(self, stype: str) -> float:
         delay = self.model.spec.support[stype].delivery_delay
@@ -122,6 +153,7 @@ class CoalitionState(mesa.Agent):
 
     def _decline(self, stype: str, why: Reason) -> None:
         self.status[stype] = SupportStatus.DECLINED
+        self.reason_code[stype] = why
         self._explain(stype, why)
 
     def decline(self, stype: str, why: Reason) -> None:

@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
 
 from guarantee_sim.model.monitoring import binomial_quantile
 from guarantee_sim.model.registry import Registry
@@ -74,6 +73,8 @@ class QualifiedMajority(DecisionRule):
     @classmethod
     def pass_probability(cls, p_agree, members, qualified_share):
         need = math.ceil(qualified_share * members - 1e-9)
+        from scipy.stats import binom  # at first use: scipy.stats costs 0.4 s at import
+
         return float(binom.sf(need - 1, members, p_agree))
 
 
@@ -87,6 +88,8 @@ class SimpleMajority(DecisionRule):
 
     @classmethod
     def pass_probability(cls, p_agree, members, qualified_share):
+        from scipy.stats import binom
+
         return float(binom.sf(members // 2, members, p_agree))
 
 

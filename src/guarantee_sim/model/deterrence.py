@@ -180,6 +180,8 @@ class StrategicViolator(BreachPattern):
         s = model.spec
         contributors = sum(profile.force_troops for profile in s.states)
         drag = p.tripwire * min(1.0, contributors / s.force_min_troops) if model.force.deployed and s.force_min_troops > 0 else 0.0
+        if s.us_role == "none":  # a force without the US behind it drags its contributors in less
+            drag *= 1.0 - s.force_us_backstop_share
         self.view = view = DesignView(view.resolve, view.vigilance, view.named, view.covered, drag, view.delay,
                                       view.investigation, view.window)
         fixed = 0.0 <= p.fixed_belief <= 1.0

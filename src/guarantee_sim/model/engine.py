@@ -45,10 +45,15 @@ class GuaranteeModel(mesa.Model):
     """One replication of one scenario.
 
     Args:
-        scenario: a checked ``Scenario``; default: composed from ``overrides``.
-        overrides: Hydra overrides such as ``["breach=hybrid"]`` (used when no scenario is given).
-        seed / rng: the run's integer seed (``rng`` is accepted for Mesa's tools).
-        collect: keep a Mesa DataCollector updated on each ``step()``.
+        scenario: a checked ``Scenario``; default: composed from ``overrides`` and the levers.
+        overrides: Hydra overrides such as ``["breach=hybrid"]``, or a mapping of keys to values.
+        coalition, commitments, breach, trigger, monitoring, experiment, horizon, levers: Mesa-style
+            keyword levers (presets by name, the horizon, ``levers`` a mapping of dotted keys), so
+            that ``mesa.batch_run(GuaranteeModel, parameters={"breach": [...]}, ...)`` sweeps them.
+        seed / rng: the run's seed (``rng`` as Mesa's tools pass it: an int, a numpy Generator or
+            SeedSequence); ``self.seed`` is the integer used, drawn afresh when neither is given.
+        collect: keep a Mesa DataCollector updated on each ``step()``; ``step()`` advances one day, or
+            more under ``mesa.batch_run`` when its ``max_steps`` would stop short of the horizon.
         record: keep the run's event record (``self.event_log``; ``self.events`` as a table).
         compiled: screen every planned incident at day 0 in one vectorised pass and feed only
             the attributed findings to the trigger (default: whenever the breach pattern is not
@@ -65,15 +70,17 @@ class GuaranteeModel(mesa.Model):
         collect: bool = True,
         record: bool = False,
         compiled: bool | None = None,
+        *, coalition: str | None = None, commitments: str | None = None, breach: str | None = None,
+        trigger: str | None = None, monitoring: str | None = None, experiment: str | None = None,
+        horizon: float | None = None, levers: dict | None = None,
     ):
-        if seed is None:
-            seed = rng if isinstance(rng, (int, np.integer)) else int(np.random.SeedSequence().entropy % 2**63)
-        seed = int(seed)
-        super().__init__(rng=seed)
-        if scenario is None:
-            from guarantee_sim.scenario.compose import load_scenario
+        from guarantee_sim.scenario.compose import batch_run_day_step, model_inputs
 
-            scenario = load_scenario(tuple(overrides or ()))
+        named = dict(coalition=coalition, commitments=commitments, breach=breach, trigger=trigger,
+                     monitoring=monitoring, experiment=experiment, horizon=horizon)
+        scenario, seed = model_inputs(scenario, overrides, {**(levers or {}), **named}, seed, rng)
+        super().__init__(rng=seed)
+        self.day_step = batch_run_day_step(scenario.horizon)
         self.spec = s = scenario  # not "scenario": mesa 3.5 owns Model.scenario
         self.seed = seed
         self.streams = RunStreams(seed)
@@ -127,7 +134,9 @@ class GuaranteeModel(mesa.Model):
         if collect:
             self.datacollector = mesa.DataCollector(
                 model_reporters={
+                    "seed": "seed",  # the seed used (mesa.batch_run's own column may say None)
                     "day": "day",
+                    "activated": lambda m: not math.isnan(m.activation_day),
                     "breaches": "n_breaches",
                     "detected": "n_detected",
                     "attributed": "n_attributed",
@@ -180,7 +189,7 @@ class GuaranteeModel(mesa.Model):
         """Advance one day (interactive use and ``mesa.batch_run``)."""
         if not self.running:
             return
-        self.day = min(self.day + 1.0, self.horizon)
+        self.day = min(self.day + self.day_step, self.horizon)
         self._advance(self.day)
         if self.day >= self.horizon:
             self._end()
@@ -360,7 +369,10 @@ class GuaranteeModel(mesa.Model):
         self._feed_trigger(day, finding)
 
     def _feed_trigger(self, day: float, finding: Finding) -> None:
-        """An attributed finding reaches every tier's rule that has not fired yet."""
+        """An attributed finding reaches every tier's rule that has not fired yet; a new armed
+        attack makes the states that declined decide again."""
+        if finding.kind is BreachKind.ARMED_ATTACK and not finding.false_alarm:
+            self.response.reconsider(day)
         for i, rule in enumerate(self.tiers):
             if not self.tier_fired[i] and rule.observe(finding):
                 self.tier_fired[i] = True
@@ -425,7 +437,6 @@ class GuaranteeModel(mesa.Model):
         r = self.response
         activated = not math.isnan(r.activation_day)
         offensive = self.ukraine.offensive_day
-        military = r.activation_day_type.get("military", nan)
         committed_total = math.fsum(r.committed.values())  # exact: the same on every Python
         row = {
             "seed": self.seed,
@@ -449,7 +460,10 @@ class GuaranteeModel(mesa.Model):
         row.update(
             states_activated=r.n_states_delivering,
             capacity_share=math.fsum(r.delivering_capacity.values()) / committed_total if committed_total else 0.0,
-            support_in_time=(None if offensive is None else bool(military <= offensive + self.ukraine.holding_time)),
+            support_in_time=(None if offensive is None
+                             else bool(r.military_needed_day <= offensive + self.ukraine.holding_time)),
+            military_support_day=r.military_needed_day,
+            military_delivered=r.military_delivered(),
             false_activation=bool(activated and any(self.trigger_false_alarm.values())),
             deterred=bool(self.violator.pattern.deterred),
             max_escalation=max((RUNG_OF_KIND[k] for k, n in self.breaches_by_kind.items() if n), default=0),

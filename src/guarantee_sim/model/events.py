@@ -45,6 +45,9 @@ class Reason(enum.Enum):
     BOTH_SIDES = "both_sides"  # mutual fire: the commission finds violations by both sides, names neither
     OVERT_ATTACK = "overt_attack"  # the trigger fired on an overt armed attack, before any finding
     NO_FOLLOW_THROUGH = "no_follow_through"  # the state did not follow through on its commitment
+    GAVE_UP = "gave_up"  # the state waited for its peers (or the US) longer than its patience
+    RECONSIDERED = "reconsidered"  # a review or a new attack: states that declined decide again
+    NEEDED_LEVEL = "needed_level"  # delivered military support reaches the level Ukraine needs
     UNSC_VETO = "unsc_veto"  # referred to the UN Security Council, where the violator vetoes
     WILLING = "willing"  # willing; its joining conditions are checked in the cascade
     WAITS_FOR_US = "waits_for_us"  # willing, but waits for the United States to act

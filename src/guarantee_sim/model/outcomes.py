@@ -36,6 +36,7 @@ COLUMNS = (
     + [f"n_breaches_{k}" for k in ("small_arms", "artillery", "drone_missile", "hybrid", "ground_incursion", "armed_attack")]
     + [f"activation_day_{t}" for t in SUPPORT_TYPES]
     + [f"trigger_day_{t}" for t in SUPPORT_TYPES]
-    + ["states_activated", "capacity_share", "support_in_time", "false_activation", "deterred"]
+    + ["states_activated", "capacity_share", "support_in_time", "military_support_day", "military_delivered"]
+    + ["false_activation", "deterred"]
     + ["offensive_day", "holding_time", "force_deployed", "max_escalation", "resolve_belief"]
 )

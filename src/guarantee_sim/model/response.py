@@ -1,10 +1,12 @@
-"""The coalition's response to a fired trigger: who is asked, who joins when, and when binding
-support counts as activated.
+"""The coalition's response to a fired trigger: who is asked, who joins when, what arrives, and
+when binding support counts as activated.
 
 States decide (``agents.CoalitionState``); this component owns what they decide about: the
 capacity acting per support type, the states waiting for their joining conditions
-(Granovetter thresholds, US conditionality, the EU package) and the activation rule. The
-engine hands it each consultation's outcome and the events that fall due.
+(Granovetter thresholds on the capacity acting, US conditionality, the EU package), the
+coalition's common political factor, the reviews at which refusals are revisited, the military
+support delivered against what Ukraine needs, and the activation rule. The engine hands it each
+consultation's outcome, each new attributed armed attack and the events that fall due.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import heapq
 import math
 from typing import Callable
 
-from guarantee_sim.model.agents import CoalitionState, SupportStatus
+from scipy import special
+
+from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
@@ -45,11 +49,34 @@ class CoalitionResponse:
         self.n_states_delivering = 0
         self.activation_day_type: dict[str, float] = {}
         self.activation_day: float = math.nan
+        self.reference = s.roster_capacity  # thresholds count capacity acting against the whole roster's
+        self.shock: dict[str, float] | None = None  # the common political factor per support type
+        self.rounds = 0  # reviews held (each draws fresh state terms)
+        self._review_due = False
+        self.military_needed_day: float = math.nan  # delivered military capacity reached Ukraine's need
 
     # measures ---------------------------------------------------------------------------------
     def acting_share(self, stype: str) -> float:
-        c = self.committed[stype]
+        """Capacity approved (binding or not) as a share of the whole roster's: an absolute amount,
+        whatever the design promises, so promising more never raises anyone's bar."""
+        c = self.reference[stype]
         return self.approved_capacity[stype] / c if c > 0 else 0.0
+
+    def military_delivered(self) -> float:
+        """Military support delivered, binding or not, in EUR bn a year."""
+        return self.delivering_capacity["military"] * self.spec.military_unit
+
+    def follows(self, stype: str, own: float) -> bool:
+        """Does a state whose own political term is ``own`` (standard normal) follow through on
+        ``stype``? A one-factor model: the state's term and the coalition's common political factor
+        for this support type (drawn once a run) add up with weights sqrt(1 - rho) and sqrt(rho), so
+        the marginal probability is the design's follow-through whatever the correlation rho."""
+        p = self.spec.support[stype].follow_through
+        rho = self.spec.follow_through_correlation
+        if self.shock is None:
+            u_common = self.model.streams.uniforms("political", len(SUPPORT_TYPES))
+            self.shock = {t: float(special.ndtri(u_common(0, k))) for k, t in enumerate(SUPPORT_TYPES)}
+        return math.sqrt(1.0 - rho) * own + math.sqrt(rho) * self.shock[stype] < special.ndtri(p)
 
     def binding_share(self) -> float:
         if self.total_binding <= 0:
@@ -64,15 +91,7 @@ class CoalitionResponse:
             self.decided_types.append(t)
             for state in self.coalition:
                 state.consider(t)
-                if state.status[t] is SupportStatus.DECIDING:
-                    if state.procedure(t) == "eu_package":
-                        self.waiting_for_eu.append((state, t))
-                    else:
-                        heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
-                elif state.status[t] is SupportStatus.DECLINED:
-                    self._seen(state, t, False)
-                    if m.recording:
-                        m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
+                self._after_decision(day, state, t)
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
             u = m.streams.uniforms("eu_package")
@@ -83,6 +102,76 @@ class CoalitionResponse:
                     m.record(Event(day, DECISION, Reason.EU_PACKAGE_HELD_UP, support="economic"))
             m.schedule(day + delay, "eu_package", self._on_eu_package)
         self.cascade(day)
+        self._next_review(day)
+
+    def _next_review(self, day: float) -> None:
+        """Schedule a review ``review_days`` on while someone could still change their mind."""
+        if self.spec.review_days <= 0 or self._review_due:
+            return
+        open_ = any(self.waiting.values()) or self.waiting_for_us or any(
+            st.status[t] is SupportStatus.DECLINED and st.reason_code.get(t) in RECONSIDERED
+            for t in self.decided_types for st in self.coalition)
+        if open_:
+            self._review_due = True
+            self.model.schedule(day + self.spec.review_days, "review", self._on_review)
+
+    def _after_decision(self, day: float, state: CoalitionState, t: str) -> None:
+        m = self.model
+        if state.status[t] is SupportStatus.DECIDING:
+            state.wait_since[t] = day
+            if state.procedure(t) == "eu_package":
+                self.waiting_for_eu.append((state, t))
+            else:
+                heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
+        elif state.status[t] is SupportStatus.DECLINED:
+            self._seen(state, t, False)
+            if m.recording:
+                m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
+
+    # decisions that can change ------------------------------------------------------------------
+    def reconsider(self, day: float) -> None:
+        """The situation changed (a review, a new attributed armed attack): states that declined,
+        gave up or were refused decide again on fresh draws; the common factor stays."""
+        if not self.decided_types:
+            return
+        self.rounds += 1
+        m = self.model
+        if m.recording:
+            m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
+        for t in self.decided_types:
+            for state in self.coalition:
+                if state.reconsider(t, self.rounds):
+                    self._after_decision(day, state, t)
+        self.cascade(day)
+        self._next_review(day)
+
+    def _on_review(self, day: float) -> None:
+        """A periodic review: everyone who declined decides again; then states that waited past their
+        patience give up (they decide again at the next review, due ``review_days`` later)."""
+        self._review_due = False
+        self.reconsider(day)  # before anyone gives up: those who give up now decide again at the next review
+        patience = self.spec.patience_days
+        if patience > 0:
+            self._give_up(day, day - patience)
+        self._next_review(day)
+
+    def _give_up(self, day: float, since: float) -> None:
+        m = self.model
+        tired = lambda state, t: state.wait_since.get(t, day) <= since  # noqa: E731
+        gave_up = [(st, t) for t, heap in self.waiting.items() for _, _, st in heap if tired(st, t)]
+        gave_up += [(st, t) for st, t in self.waiting_for_us if tired(st, t)]
+        if not gave_up:
+            return
+        for t, heap in self.waiting.items():
+            kept = [entry for entry in heap if not tired(entry[2], t)]
+            if len(kept) != len(heap):
+                heapq.heapify(kept)
+                self.waiting[t] = kept
+        self.waiting_for_us = [(st, t) for st, t in self.waiting_for_us if not tired(st, t)]
+        for state, t in gave_up:
+            state.decline(t, Reason.GAVE_UP)
+            if m.recording:
+                m.record(Event(day, DECISION, Reason.GAVE_UP, state=state.name, support=t))
 
     def cascade(self, day: float, changed: str | None = None) -> None:
         """Start the approval of every willing state whose conditions now hold.
@@ -192,6 +281,12 @@ class CoalitionResponse:
                 self.delivering_binding[stype] += cap
             if m.recording:
                 m.record(Event(day, EventKind.DELIVERY, Reason.DELIVERING, state=state.name, support=stype))
+        if (stype == "military" and math.isnan(self.military_needed_day)
+                and self.military_delivered() >= self.spec.military_support_needed - 1e-9):
+            self.military_needed_day = day
+            if m.recording:
+                m.record(Event(day, EventKind.ACTIVATION, Reason.NEEDED_LEVEL, support="military",
+                               share=self.military_delivered()))
         self._check_activation(day, stype)
 
     def _check_activation(self, day: float, stype: str) -> None:

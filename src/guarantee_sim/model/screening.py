@@ -28,7 +28,9 @@ class CompiledScreening:
         if len(attacks):
             first = int(attacks[0])
             before = plan.severity[:first]
-            damage = s.damage_per_severity * sum(before[before >= s.damage_min_severity].tolist())
+            damage = 0.0
+            for severity in before[before >= s.damage_min_severity].tolist():  # as Ukraine.suffer adds it up
+                damage += s.damage_per_severity * severity  # (not sum(): Python 3.12's is compensated, 3.11's not)
             self.offensive = (float(plan.day[first]), ukraine.holding_time_at(float(plan.day[first]), damage))
             war = war_fire(float(plan.day[first]), model.horizon, model.streams.rng("war"), s.war_daily_violations,
                            s.war_days, s.war_period)
@@ -61,7 +63,9 @@ class CompiledScreening:
         }
 
         def useful(kinds, severity, force) -> np.ndarray:
-            return np.logical_or.reduce([rule.cares(kinds, severity, force) for rule in model.tiers])
+            """Findings some rule can use, and armed attacks (each makes the coalition decide again)."""
+            attack = np.asarray(kinds == BreachKind.ARMED_ATTACK.key, dtype=bool)
+            return np.logical_or.reduce([attack, *(rule.cares(kinds, severity, force) for rule in model.tiers)])
 
         # the overt-attack path: an overt armed attack reaches the trigger when it is referred
         overt = referred[model.overt(plan.kind[referred], plan.deniability[referred])]
@@ -83,6 +87,7 @@ class CompiledScreening:
         order = np.lexsort((index, source, day))
         self.feed = list(zip(day[order].tolist(), source[order].tolist(), index[order].tolist()))
         self.pos = 0
+        self._stopped = False
         self._plan, self._targets, self._alarms, self._severity = plan, targets, alarms, severity
 
     def next_day(self) -> float:
@@ -100,8 +105,14 @@ class CompiledScreening:
         return day, Finding(day, b.day, b.kind, float(self._severity[i]), True, False, hit, b, overt=source == 2)
 
     def stop(self) -> None:
-        """Later findings change no outcome (every tier has fired): the counts come from the tally."""
-        self.pos = len(self.feed)
+        """Every tier has fired: later findings change no rule, only armed attacks still matter (the
+        coalition decides again on each); the counts come from the tally."""
+        if self._stopped:
+            return
+        self._stopped = True
+        attack = list(KINDS).index(BreachKind.ARMED_ATTACK)
+        self.feed = self.feed[:self.pos] + [f for f in self.feed[self.pos:]
+                                            if f[1] != 1 and self._plan.kind[f[2]] == attack]
 
     def sync(self, model, day: float) -> None:
         """Set the model's counters to their values at ``day``."""

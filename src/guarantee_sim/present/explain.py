@@ -176,13 +176,27 @@ def render(told: Told, brief: bool = False, command: str | None = None) -> str:
         f"  Commission: {n_of(m.n_referred_real, 'incident')} and {n_of(row['n_false_alarms'], 'false alarm')} referred; "
         f"{row['n_attributed']} attributed",
         f"  Trigger: {'never fired' if math.isnan(trig) else 'fired on ' + day_text(trig)} (rule: {rule_text(m)})",
-        f"  Binding support activated: {'not within the horizon' if math.isnan(act) else day_text(act)}",
+        f"  Military support in time: {military_text(m, row)}",
+        f"  Pooled binding support activated: {'not within the horizon' if math.isnan(act) else day_text(act)}",
         f"  States delivering support: {row['states_activated']} of {len(m.coalition)}; committed binding capacity "
         f"delivering: {m.response.binding_share():.0%} (needs {s.activation_share:.0%})",
         f"  Funnel stage: {stage.value} ({STAGE_MEANING[stage]})",
         f"  Why: {why(m)}",
     ]
     return "\n".join(lines)
+
+
+def military_text(m, row) -> str:
+    """The headline outcome of one run in words."""
+    need, got, day = m.spec.military_support_needed, row["military_delivered"], row["military_support_day"]
+    reached = "never reached" if math.isnan(day) else f"reached on {day_text(day)}"
+    delivered = f"military support delivered EUR {got:.1f} bn a year at the horizon (needs {need:g}: {reached})"
+    if math.isnan(row["offensive_day"]):
+        return f"no armed attack; {delivered}"
+    limit = row["offensive_day"] + row["holding_time"]
+    verdict = "yes" if row["support_in_time"] else "no"
+    return (f"{verdict}: armed attack on {day_text(row['offensive_day'])}, Ukraine holds {row['holding_time']:.0f} days "
+            f"(to day {limit:.1f}); {delivered}")
 
 
 def write_events(model, path: str) -> None:

@@ -42,7 +42,7 @@ STAGE_MEANING = {
     Stage.BELOW_TRIGGER: "attributed findings, but the trigger rule never fired",
     Stage.NOT_APPROVED: "the trigger fired but too few states approved and delivered",
     Stage.PENDING_AT_HORIZON: "the trigger fired and decisions were still under way at the horizon",
-    Stage.ACTIVATED: "binding support activated within the horizon",
+    Stage.ACTIVATED: "pooled binding support activated within the horizon",
 }
 # the funnel, from the furthest stage reached to the first link that failed
 FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]
@@ -128,6 +128,11 @@ def _decision(e: Event, model) -> str:
                 f"decision due day {e.due:.1f}")
     if e.reason is Reason.APPROVAL_REFUSED:
         return f"{e.state}: {plain(e.procedure)} approval of {e.support} support refused"
+    if e.reason is Reason.RECONSIDERED:
+        return (f"review {e.count}: the states that declined, gave up or were refused decide again "
+                "(their stance can move; the coalition's common political mood stays)")
+    if e.reason is Reason.GAVE_UP:
+        return f"{e.state} gives up waiting to give {e.support} support: its peers (or the United States) did not act"
     return f"{e.state} declines {e.support} support: {reason_text(model, _state(model, e.state), e.support, e.reason)}"
 
 
@@ -138,7 +143,10 @@ def _approval(e: Event, model) -> str:
 
 
 def _activation(e: Event, model) -> str:
-    return f"binding {e.support} support activated" if e.support else "binding support activated"
+    if e.reason is Reason.NEEDED_LEVEL:
+        return (f"military support delivered reaches what Ukraine needs: EUR {e.share:.1f} bn a year "
+                f"(needs {model.spec.military_support_needed:g})")
+    return f"binding {e.support} support activated" if e.support else "pooled binding support activated"
 
 
 def _horizon(e: Event, model) -> str:
@@ -246,7 +254,10 @@ def chain(model) -> list[Step]:
              f"{m.n_attributed} of {m.n_findings} findings attribute an incident to the violator"),
         Step("Trigger fired", bool(m.trigger_day), "not yet" if math.isnan(trig) else f"day {trig:.1f}"),
         Step("States acting", acting > 0, f"{acting} of {len(m.coalition)} states approved or delivering"),
-        Step("Binding support activated", not math.isnan(act),
+        Step("Military support reaches Ukraine's need", not math.isnan(r.military_needed_day),
+             (f"day {r.military_needed_day:.1f}; " if not math.isnan(r.military_needed_day) else "")
+             + f"EUR {r.military_delivered():.1f} bn a year delivered (needs {m.spec.military_support_needed:g})"),
+        Step("Pooled binding support activated", not math.isnan(act),
              (f"day {act:.1f}; " if not math.isnan(act) else "")
              + f"{r.binding_share():.0%} of committed binding capacity delivering (needs {need:.0%})"),
     ]
@@ -346,6 +357,8 @@ def reason_text(model, state, stype: str, reason: Reason | None) -> str:
         return "referred to the UN Security Council, where the violator vetoes"
     if reason is Reason.NO_FOLLOW_THROUGH:
         return "did not follow through"
+    if reason is Reason.GAVE_UP:
+        return "gave up waiting for its peers or the United States"
     if reason is Reason.APPROVAL_REFUSED:
         return f"{plain(state.procedure(stype))} approval refused"
     if reason is Reason.WAITS_FOR_US:

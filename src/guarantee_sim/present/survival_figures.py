@@ -231,7 +231,7 @@ def plot_paired(pairs: pd.DataFrame, stamp: str | None = None) -> Figure:
     ax.set_yticks(y, [wrap(s, 46) for s in labels], fontsize=TICK)
     ax.set_ylim(-0.6, k - 0.4)
     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:+.0f}")
-    ax.set_xlabel("difference in P(activated), percentage points (first − second)", fontsize=LABEL)
+    ax.set_xlabel("difference in P(protected), percentage points (first − second)", fontsize=LABEL)
     ax.tick_params(axis="x", labelsize=TICK)
     ax.grid(axis="x", color="0.92")
     n_txt = ""

@@ -38,6 +38,8 @@ MARKS = {  # mark -> lane, marker, colour, filled, legend label (None: drawn as 
     "declined": ("Decisions", "v", "#d1495b", True, "declined or refused"),
     "delivery": ("Deliveries", "D", "#2e8b57", True, "delivery begins"),
     "activation": (None, None, "#1b7837", True, "binding support activated"),
+    "needed": ("Deliveries", "P", "#1b7837", True, "military support reaches Ukraine's need"),
+    "review": ("Decisions", "|", "#f0a202", True, "review: refusals decided again"),
     "horizon": (None, None, "#444444", True, None),
 }
 
@@ -53,8 +55,13 @@ def mark(event: Event) -> str:
         return "attributed" if event.attributed else "both_sides" if event.reason is Reason.BOTH_SIDES else "not_attributed"
     if k is EventKind.TRIGGER and event.reason is Reason.OVERT_ATTACK:
         return "overt_trigger"
+    if k is EventKind.ACTIVATION and event.reason is Reason.NEEDED_LEVEL:
+        return "needed"
     if k is EventKind.DECISION:
-        return "declined" if event.reason in (Reason.NO_FOLLOW_THROUGH, Reason.UNSC_VETO, Reason.APPROVAL_REFUSED) else "procedure"
+        if event.reason is Reason.RECONSIDERED:
+            return "review"
+        declined = (Reason.NO_FOLLOW_THROUGH, Reason.UNSC_VETO, Reason.APPROVAL_REFUSED, Reason.GAVE_UP)
+        return "declined" if event.reason in declined else "procedure"
     return k.value
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import sys
@@ -30,9 +31,8 @@ import pandas as pd
 
 from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
 from guarantee_sim.errors import ConfigError
-from guarantee_sim.model.outcomes import COLUMNS
 from guarantee_sim.runs.provenance import code_version, describe_code, now, record, write_atomic, write_json
-from guarantee_sim.runs.runner import run_range, run_seeds
+from guarantee_sim.runs.runner import TABLE_COLUMNS, run_range, run_seeds
 from guarantee_sim.scenario.schema import RUN_SETTINGS
 
 STORE_FORMAT = 2  # 1: the fingerprint of the config alone (before the store had an identity)
@@ -244,7 +244,7 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
         raise Damaged("it carries no identity")
     if meta.get("fingerprint") not in accepted:
         raise Damaged("it belongs to another cell or configuration")
-    if list(df.columns) != COLUMNS:
+    if list(df.columns) != TABLE_COLUMNS:
         raise Damaged("its columns are not a run's")
     if len(df) != meta.get("rows") or (seeds is not None and len(df) != len(seeds)):
         raise Damaged(f"{len(df)} rows instead of {len(seeds) if seeds is not None else meta.get('rows')}")
@@ -389,6 +389,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     n = len(df)
     summary = summarize(df, scenario.horizon)
     summary.update(
+        nothing_binding=math.fsum(scenario.committed_binding.values()) <= 0,
         scenario=scenario.labels,
         levers=levers,
         seed=plan.seed,
@@ -402,11 +403,15 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     write_atomic(cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml))
     write_json(cell_dir / "provenance.json", record(plan.seed, started, n, {"cell": label, "levers": levers}))
     write_json(cell_dir / "summary.json", summary)
-    p, a = summary["activation_probability"], summary["attack_probability"]
+    p, a, t = summary["activation_probability"], summary["attack_probability"], summary["support_in_time_given_attack"]
+    in_time = "—" if t["estimate"] is None or math.isnan(t["estimate"]) else \
+        f"{t['estimate']:.3f} [{t['low']:.3f}, {t['high']:.3f}]"
+    pooled = ("nothing binding, by construction" if summary["nothing_binding"]
+              else f"{p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]")
     line = (
         f"{label}: {n} runs ({computed} batches computed, {resumed} resumed) in {time.perf_counter() - clock:.1f} s;"
         f" P(attack) {a['estimate']:.3f} [{a['low']:.3f}, {a['high']:.3f}];"
-        f" P(activated) {p['estimate']:.3f} [{p['low']:.3f}, {p['high']:.3f}]"
+        f" P(in time | attack) {in_time}; P(pooled activation) {pooled}"
     )
     if plan.runs is None:
         line += f", half-width {summary['half_width']:.4f}" + ("" if summary["precision_reached"] else " (cap reached)")

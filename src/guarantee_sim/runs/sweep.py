@@ -22,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from scipy import stats
 
+from guarantee_sim.analysis.stats import protected
 from guarantee_sim.model.outcomes import STAGES
 from guarantee_sim.runs.provenance import code_version, describe_code, git_commit, now, record, write_atomic, write_json
 from guarantee_sim.runs.store import (STORE_FORMAT, Damaged, Identity, Lock, restamp, differences, read_checked,
@@ -111,6 +112,7 @@ def summary_row(cell: str, levers: dict, summary: dict) -> dict:
         d = summary[measure]
         row.update({measure: _num(d), f"{measure}_low": _num(d, "low"), f"{measure}_high": _num(d, "high")})
     row["false_activation"] = _num(summary["false_activation"])
+    row["nothing_binding"] = bool(summary.get("nothing_binding", False))
     if "half_width" in summary:
         row["half_width"] = summary["half_width"]
     row.update(baseline_cell="", paired_difference=math.nan, paired_low=math.nan, paired_high=math.nan)
@@ -193,7 +195,7 @@ def aggregate(sweep_dir: Path, baseline: tuple[str, str] | None, seed: int,
         base = baseline_of(levers, levers_by_cell, baseline)
         row["baseline_cell"] = base or ""
         if base is not None and base != name:
-            a, b = runs_by_cell[name]["activated"], runs_by_cell[base]["activated"]
+            a, b = protected(runs_by_cell[name]), protected(runs_by_cell[base])
             n = min(len(a), len(b))  # auto-sized cells share their first n seeds
             d = paired_difference(a[:n], b[:n], seed=seed)
             row.update(paired_difference=d["estimate"], paired_low=d["low"], paired_high=d["high"])
@@ -246,12 +248,13 @@ def default_baseline(task_overrides, sweeper_params=None) -> tuple[str, str] | N
 
 
 def format_sweep(table: pd.DataFrame) -> str:
-    cols = ["cell", "runs", "P(attack) [95% CI]", "P(in time | attack)", "P(protected)", "P(activated) [95% CI]",
-            "median days [95% CI]", "paired diff vs baseline [95% CI]"]
+    cols = ["cell", "runs", "P(attack) [95% CI]", "P(in time | attack)", "P(protected)", "P(pooled activation) [95% CI]",
+            "median days [95% CI]", "paired diff in P(protected) vs baseline [95% CI]"]
     lines = []
     for _, r in table.iterrows():
         measures = [_ci(r, m) for m in ("attack_probability", "support_in_time_given_attack", "protected_probability")]
-        p = f"{r.activation_probability:.3f} [{r.activation_low:.3f}, {r.activation_high:.3f}]"
+        p = ("nothing binding, by construction" if r.get("nothing_binding", False) else
+             f"{r.activation_probability:.3f} [{r.activation_low:.3f}, {r.activation_high:.3f}]")
         m = "—" if math.isnan(r.median_days) else f"{r.median_days:.0f} [{_fmt(r.median_days_low)}, {_fmt(r.median_days_high)}]"
         d = "" if math.isnan(r.paired_difference) else f"{r.paired_difference:+.3f} [{r.paired_low:+.3f}, {r.paired_high:+.3f}]"
         lines.append((r.cell, str(r.runs), *measures, p, m, d))
@@ -394,6 +397,6 @@ class SweepAggregator(Callback):
             raise
         print(f"\nSweep of {len(table)} cells, {int(table['runs'].sum())} runs (exploratory model: read the intervals)")
         if baseline:
-            print(f"Paired differences against {baseline[0]}={baseline[1]} in the same other levers (common random numbers)")
+            print(f"Paired differences in P(protected) against {baseline[0]}={baseline[1]} in the same other levers (common random numbers)")
         print(format_sweep(table))
         print(f"\nSweep tables: {sweep_dir}/sweep_summary.csv, sweep_runs.parquet")

@@ -123,6 +123,14 @@ class Scenario:
     war_days: float
     war_period: float
     overt_attack_path: bool
+    military_unit: float
+    follow_through_correlation: float
+    reconsider_weight: float
+    review_days: float
+    patience_days: float
+    military_support_needed: float
+    force_us_backstop_share: float
+    roster_capacity: dict[str, float]  # per support type, the whole roster's (US included, whatever the design)
     labels: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -206,7 +214,8 @@ _DEFAULT_LEAD = next(f.default for f in dataclasses.fields(schema.CommissionConf
 _PROFILE_FIELDS = {f.name for f in dataclasses.fields(StateProfile)}
 # A checked config value the Scenario keeps as it is goes to the Scenario field of the same name,
 # or to the name here (section, key) -> field, where the field's name says where it comes from.
-_RENAMED = {("force", name): f"force_{name}" for name in ("deployed", "min_troops", "hazard_multiplier", "exposure")}
+_RENAMED = {("force", name): f"force_{name}"
+            for name in ("deployed", "min_troops", "hazard_multiplier", "exposure", "us_backstop_share")}
 _RENAMED[("commission", "lead")] = "commission_lead"
 
 
@@ -247,6 +256,7 @@ def build_scenario(cfg: Any) -> Scenario:
             raise ConfigError(f"coalition.exclude[{i}]", f"unknown state {excluded!r}", ", ".join(names))
     com = _checked(c["commitments"], schema.CommitmentsConfig, "commitments")
     states, iso_of = [], {}
+    roster_capacity = dict.fromkeys(SUPPORT_TYPES, 0.0)
     for name, s in coal["states"].items():
         key = f"coalition.states.{name}"
         s = _checked(s, schema.StateSpec, key, what="a mapping of state attributes")
@@ -261,6 +271,8 @@ def build_scenario(cfg: Any) -> Scenario:
         for t in s["capacity"]:
             check_option(t, f"{key}.capacity.{t}", SUPPORT_TYPES)
         capacity = {t: s["weight"] for t in SUPPORT_TYPES} | s["capacity"]
+        for t in SUPPORT_TYPES:
+            roster_capacity[t] += capacity[t]
         is_us = s["iso"] == "USA"
         if (is_us and com["us_role"] == "none") or (com["bilateral_only"] and not s["bilateral_agreement"]):
             capacity = {t: 0.0 for t in SUPPORT_TYPES}
@@ -329,6 +341,7 @@ def build_scenario(cfg: Any) -> Scenario:
         "tiers": tiers,
         "detection": detection,
         "decision_rule": rule,
+        "roster_capacity": roster_capacity,
         "labels": {
             "coalition": coal["name"],
             "commitments": com["name"],

@@ -63,6 +63,11 @@ class CoalitionConfig:
     threshold_mean: float = param(0.25, "probability")
     threshold_sd: float = param(0.15, "non-negative")
     exclude: List[str] = field(default_factory=list)
+    military_unit: float = param(0.3, "non-negative")  # EUR bn a year of military aid per capacity point
+    follow_through_correlation: float = param(0.3, "probability")  # the common political factor's share
+    reconsider_weight: float = param(0.25, "probability")  # how far a state's stance moves at a review
+    review_days: float = param(30.0, "non-negative")  # states review refusals this often (0: never)
+    patience_days: float = param(60.0, "non-negative")  # a waiting state gives up after this (0: never)
 
 
 @dataclass
@@ -148,12 +153,14 @@ class ForceConfig:
     min_troops: float = param(15000.0, "troops")
     hazard_multiplier: float = param(0.4, "multiplier")
     exposure: float = param(0.05, "probability")
+    us_backstop_share: float = param(0.25, "probability")  # of the force's effect that rests on the US
 
 
 @dataclass
 class UkraineConfig:
     invocation_delay: Any = param(1.0, "delay")
     holding_days: float = param(30.0, "days")
+    military_support_needed: float = param(8.0, "non-negative")  # EUR bn a year delivered: support in time
     initial_capacity: float = param(1.0, "non-negative")
     support_growth: float = param(0.002, "per day")
     damage_per_severity: float = param(0.02, "non-negative")

@@ -31,8 +31,10 @@ def cell_labels(res: Results, cells: list[str]) -> tuple[dict[str, str], str]:
 
 
 def paired_table(res: Results, pairs: list[tuple[str, str]], seed: int | None) -> pd.DataFrame:
-    """Per pair: the paired difference in P(activated) with its BCa interval (``sweep.paired_difference``)
-    over the runs the two cells share, and the log-rank p-value of their days to activation."""
+    """Per pair: the paired difference in P(protected) (no attack, or military support in time) with its
+    BCa interval (``sweep.paired_difference``) over the runs the two cells share, and the log-rank
+    p-value of their days to pooled activation."""
+    from guarantee_sim.analysis.stats import protected
     from guarantee_sim.present.survival_figures import logrank_p
     from guarantee_sim.runs.sweep import paired_difference
 
@@ -43,9 +45,10 @@ def paired_table(res: Results, pairs: list[tuple[str, str]], seed: int | None) -
         rb = res.runs[res.runs["cell"] == b].sort_values("run").iloc[:n]
         root = res.cell_source[a].meta.get("root_seed")
         s = int(seed if seed is not None else (root if root is not None else 0))
-        d = paired_difference(ra["activated"].reset_index(drop=True), rb["activated"].reset_index(drop=True), seed=s)
+        pa, pb = protected(ra).reset_index(drop=True), protected(rb).reset_index(drop=True)
+        d = paired_difference(pa, pb, seed=s)
         horizon = float(res.cell_source[a].meta.get("horizon") or res.horizon)
-        rows.append({"a": a, "b": b, "n": n, "p_a": float(ra["activated"].mean()), "p_b": float(rb["activated"].mean()),
+        rows.append({"a": a, "b": b, "n": n, "p_a": float(pa.mean()), "p_b": float(pb.mean()),
                      "estimate": d["estimate"], "low": d["low"], "high": d["high"],
                      "logrank_p": logrank_p(ra["activation_day"], rb["activation_day"], horizon), "bootstrap_seed": s})
     return pd.DataFrame(rows, columns=["a", "b", "n", "p_a", "p_b", "estimate", "low", "high", "logrank_p", "bootstrap_seed"])
@@ -107,35 +110,35 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
     stamp = stamp_for(res)
     if not len(res.summary):
         return figs, tables
+    table, lever, note = deterrence_cells(res, p)
+    if table is not None:
+        fig = sweep_figures.plot_deterrence(table, lever, order=res.order, stamp=stamp)
+        figs.append(ReportFigure("deterrence", "deterrence", fig, f"The headline: deterrence and response by {lever}",
+                                 "Per " + lever + ", side by side: P(attack) — an armed attack within the horizon (the "
+                                 "deterrence side); P(support in time | attack) — military support delivered (binding or "
+                                 "not) reaching what Ukraine needs within its holding time, among runs with an attack (the response side; no bar "
+                                 "where no run had an attack); P(protected) — no attack, or support in time. Whiskers: "
+                                 "95% Wilson intervals." + note))
     if p.heat:
         fig = sweep_figures.plot_heatmap(res.summary, p.heat[0], p.heat[1], order=res.order, horizon=None if isinstance(hk, dict) else h,
                                  stamp=stamp)
         facet = varying(res.summary, exclude=p.heat)
-        figs.append(ReportFigure("heatmap", "heatmap", fig, f"Activation probability by {p.heat[0]} and {p.heat[1]}",
-                            "Each cell: the share of runs in which binding support activated within the horizon (bold) "
+        figs.append(ReportFigure("heatmap", "heatmap", fig, f"Pooled activation probability by {p.heat[0]} and {p.heat[1]}",
+                            "Each cell: the share of runs in which pooled binding support activated within the horizon (bold; the secondary measure) "
                             "and its 95% Wilson interval, in %."
                             + (f" One panel per {' × '.join(facet)}." if facet else "")))
     fig = sweep_figures.plot_bars(res.summary, p.bars, hue=p.hue, order=res.order, horizon=None if isinstance(hk, dict) else h,
                           stamp=stamp)
     what = "scenario" if p.bars == "cell" else p.bars
-    figs.append(ReportFigure("bars", "bars", fig, f"Activation probability by {what}" + (f" and {p.hue}" if p.hue else ""),
-                        "Bars: the share of runs with binding support activated within the horizon; whiskers: 95% Wilson "
+    figs.append(ReportFigure("bars", "bars", fig, f"Pooled activation probability by {what}" + (f" and {p.hue}" if p.hue else ""),
+                        "Bars: the share of runs with pooled binding support activated within the horizon; whiskers: 95% Wilson "
                         "interval." + (f" Colour: {p.hue}." if p.hue else "")
                         + (" Panels: the other levers." if varying(res.summary, exclude=[p.bars, p.hue]) else "")))
-    table, lever, note = deterrence_cells(res, p)
-    if table is not None:
-        fig = sweep_figures.plot_deterrence(table, lever, order=res.order, stamp=stamp)
-        figs.append(ReportFigure("deterrence", "deterrence", fig, f"Deterrence and response by {lever}",
-                                 "Per " + lever + ", side by side: P(attack) — an armed attack within the horizon (the "
-                                 "deterrence side); P(support in time | attack) — binding military support activated "
-                                 "within Ukraine's holding time, among runs with an attack (the response side; no bar "
-                                 "where no run had an attack); P(protected) — no attack, or support in time. Whiskers: "
-                                 "95% Wilson intervals." + note))
     labels, common = cell_labels(res, p.scenarios)
     pair = p.pairs[0] if p.pairs else None
     fig = survival_figures.plot_km(res.runs, p.scenarios, hk, pair=pair, order=res.order, stamp=stamp)
     figs.append(ReportFigure("km", "km", fig, "Days to activation (Kaplan–Meier)",
-                        "The share of runs with binding support activated by each day; runs without activation are "
+                        "The share of runs with pooled binding support activated by each day; runs without activation are "
                         "censored at the horizon; bands: pointwise 95% (log-log)."
                         + (" Log-rank p-value in the corner for the first pair; the scenarios share run seeds, so the "
                            "test (which assumes independent samples) is a guide, and the paired bootstrap below is "

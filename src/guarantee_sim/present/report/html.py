@@ -57,9 +57,9 @@ def summary_html(res: Results) -> str:
     show_cell = not levers
     paired = bool(res.summary["paired_difference"].notna().any())  # a sweep without a baseline has none
     head = ([] if not show_cell else ["cell"]) + [*levers, "runs", "P(attack), 95% CI", "P(support in time | attack), 95% CI",
-                                                  "P(protected), 95% CI", "P(binding support activated), 95% CI",
+                                                  "P(protected), 95% CI", "P(pooled binding support activated), 95% CI",
                                                   "median days to activation, 95% CI", "activation on a false alarm"]
-    head += ["paired difference vs baseline, 95% BCa", "baseline"] if paired else []
+    head += ["paired difference in P(protected) vs baseline, 95% BCa", "baseline"] if paired else []
     rows = []
     for _, r in res.summary.iterrows():
         h = float(res.cell_source[r["cell"]].meta.get("horizon") or res.horizon)
@@ -171,10 +171,12 @@ def render_html(res: Results, p: Plan, figs: list[ReportFigure], pngs: dict[str,
     sections = []  # (anchor, title, html)
     if len(res.summary):
         sections.append(("summary", "Summary table",
-                         '<p class="note">One row per scenario (cell), the numbers of the sweep summary: activation within '
-                         'the horizon with its 95% Wilson interval; Kaplan–Meier median days to activation with its 95% '
-                         'interval (runs without activation censored at the horizon); the paired difference against the '
-                         'baseline cell over the same run seeds (95% BCa bootstrap).</p>' + summary_html(res)))
+                         '<p class="note">One row per scenario (cell), the numbers of the sweep summary: P(attack), '
+                         'P(military support in time | attack) and P(protected), the headline, and pooled binding support '
+                         'activated within the horizon (secondary), each with its 95% Wilson interval; Kaplan–Meier median '
+                         'days to pooled activation with its 95% interval (runs without activation censored at the '
+                         'horizon); the paired difference in P(protected) against the baseline cell over the same run '
+                         'seeds (95% BCa bootstrap).</p>' + summary_html(res)))
     for f in figs:
         body = ""
         if f.name == "paired" and "paired" in tables:
