@@ -16,6 +16,8 @@ from guarantee_sim.runs.runner import run_replications, run_seeds
 from guarantee_sim.runs.sweep import paired_difference
 from guarantee_sim.scenario.compose import load_scenario
 
+pytestmark = pytest.mark.slow  # statistical facts on rows: run on the main Python/Mesa line (rows are the same on both: test_cross_version.py)
+
 RUNS, SEED = 1500, 2026
 
 

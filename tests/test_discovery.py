@@ -104,6 +104,7 @@ def model_sample(seed, n=512, replicates=16):
     return X, points["runs_failed"].to_numpy(), points["runs_considered"].to_numpy()
 
 
+@pytest.mark.slow
 def test_model_rules_keep_their_density_on_a_fresh_sample():
     """The analytic case's failure regions, re-applied to a fresh design with fresh run seeds,
     keep their density within 0.1 (each box holds >= 5% of the runs, ~400 of them, so the

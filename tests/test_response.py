@@ -17,6 +17,8 @@ from guarantee_sim.model.events import EventKind, Reason
 from guarantee_sim.runs.runner import run_replications
 from guarantee_sim.scenario.compose import load_scenario
 
+pytestmark = pytest.mark.slow  # statistical facts on rows: run on the main Python/Mesa line (rows are the same on both: test_cross_version.py)
+
 ATTACK = ("breach=surge_offensive", "breach.params.offensive_probability=1")  # an offensive in most runs
 RUNS, SEED = 1000, 3
 

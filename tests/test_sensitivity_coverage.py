@@ -24,6 +24,8 @@ from guarantee_sim.analysis.sensitivity.indices import sobol_table
 from guarantee_sim.analysis.sensitivity.study import run_study
 from guarantee_sim.ema import lever_ranges
 
+pytestmark = pytest.mark.slow  # statistical facts on rows: run on the main Python/Mesa line (rows are the same on both: test_cross_version.py)
+
 LEVERS = lever_ranges("analytic", "poisson")  # conf/sensitivity/analytic.yaml: the documented ranges
 NAMES = [lv.name for lv in LEVERS]
 HORIZON = 365.0

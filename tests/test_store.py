@@ -185,6 +185,7 @@ def test_rows_digest_depends_on_values_only():
 
 # sweeps: identity, lock, manifest ----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_sweeps_with_different_seeds_into_one_folder_never_mix(tmp_path):
     """Issue 14, case 1: the second command (seed 2), started while the first (seed 1) runs, is refused
     in one line; the folder's tables are the first sweep's, equal to those of the same sweep run alone."""

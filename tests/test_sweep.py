@@ -81,6 +81,7 @@ def test_a_different_launcher_gives_the_same_sweep_tables(tmp_path):
     assert "Sweep of 4 cells" in proc.stdout
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
     args = ["-m", "breach=sporadic,salami", "trigger=count_window", "runs=800", "batch_size=50"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
@@ -113,6 +114,7 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
         assert (the_sweep(whole) / cell / "runs.parquet").read_bytes() == (folder / cell / "runs.parquet").read_bytes()
 
 
+@pytest.mark.slow
 def test_precision_driven_runs_stop_at_the_first_batch_that_reaches_the_target(tmp_path):
     proc = cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.02",
                "batch_size=200", "commitments.activation_share=0.8")  # P near 0.85-0.9: more than one batch

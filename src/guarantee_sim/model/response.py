@@ -53,6 +53,7 @@ class CoalitionResponse:
         self.shock: dict[str, float] | None = None  # the common political factor per support type
         self.rounds = 0  # reviews held (each draws fresh state terms)
         self._review_due = False
+        self.declined: list[tuple[CoalitionState, str]] = []  # commitments that may be decided again
         self.military_needed_day: float = math.nan  # delivered military capacity reached Ukraine's need
 
     # measures ---------------------------------------------------------------------------------
@@ -108,10 +109,7 @@ class CoalitionResponse:
         """Schedule a review ``review_days`` on while someone could still change their mind."""
         if self.spec.review_days <= 0 or self._review_due:
             return
-        open_ = any(self.waiting.values()) or self.waiting_for_us or any(
-            st.status[t] is SupportStatus.DECLINED and st.reason_code.get(t) in RECONSIDERED
-            for t in self.decided_types for st in self.coalition)
-        if open_:
+        if self.declined or self.waiting_for_us or any(self.waiting.values()):
             self._review_due = True
             self.model.schedule(day + self.spec.review_days, "review", self._on_review)
 
@@ -124,6 +122,8 @@ class CoalitionResponse:
             else:
                 heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
         elif state.status[t] is SupportStatus.DECLINED:
+            if state.reason_code.get(t) in RECONSIDERED:
+                self.declined.append((state, t))
             self._seen(state, t, False)
             if m.recording:
                 m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
@@ -138,10 +138,13 @@ class CoalitionResponse:
         m = self.model
         if m.recording:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
-        for t in self.decided_types:
-            for state in self.coalition:
-                if state.reconsider(t, self.rounds):
-                    self._after_decision(day, state, t)
+        order = {t: i for i, t in enumerate(self.decided_types)}
+        todo, self.declined = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index)), []
+        for state, t in todo:
+            if state.reconsider(t, self.rounds):
+                self._after_decision(day, state, t)
+            else:
+                self.declined.append((state, t))
         self.cascade(day)
         self._next_review(day)
 
@@ -170,6 +173,7 @@ class CoalitionResponse:
         self.waiting_for_us = [(st, t) for st, t in self.waiting_for_us if not tired(st, t)]
         for state, t in gave_up:
             state.decline(t, Reason.GAVE_UP)
+            self.declined.append((state, t))
             if m.recording:
                 m.record(Event(day, DECISION, Reason.GAVE_UP, state=state.name, support=t))
 
@@ -244,6 +248,7 @@ class CoalitionResponse:
                 approved = True
                 continue
             state.decline(stype, Reason.APPROVAL_REFUSED)
+            self.declined.append((state, stype))
             self._seen(state, stype, False)
             if self.model.recording:
                 self.model.record(Event(day, DECISION, Reason.APPROVAL_REFUSED, state=state.name, support=stype,
