@@ -205,10 +205,12 @@ def test_parallel_cells_with_their_own_worker_pools_finish_with_the_same_tables(
     assert (the_sweep(serial) / "sweep_summary.csv").read_bytes() == (the_sweep(parallel) / "sweep_summary.csv").read_bytes()
 
 
-def test_a_sweep_composes_each_cell_once_through_the_checked_sweeper(tmp_path, monkeypatch):
-    """Hydra's basic sweeper composes every cell, one after another, before launching any; ours
-    (hydra_plugins/guarantee_sim_sweeper) leaves the check to the command line's and lets the
-    launcher compose each cell once."""
+def test_a_sweep_runs_its_cells_in_few_jobs_with_the_tables_of_one_job_per_cell(tmp_path, monkeypatch):
+    """Hydra's basic sweeper composes every cell, one after another, before launching any, and each
+    job costs a composition and Hydra's set-up; ours (hydra_plugins/guarantee_sim_sweeper) leaves the
+    check to the command line's and runs the cells in few jobs (the basic launcher: one), which
+    compose their other cells from their first. The folders, configs and tables are those of one
+    job per cell (``hydra.sweeper.cells_per_job=1``)."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.plugins import Plugins
@@ -229,13 +231,24 @@ def test_a_sweep_composes_each_cell_once_through_the_checked_sweeper(tmp_path, m
     monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", counting)
     monkeypatch.setattr(sys, "argv", ["guarantee-sim"])
     monkeypatch.chdir(tmp_path)
-    try:
-        cli.main(["-m", "breach=sporadic,hybrid", "trigger=armed_attack,any_attributed", "runs=5",
-                  "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path / 'sweep'}"])
-    finally:
-        GlobalHydra.instance().clear()
-    assert len(composed) == 4 and len(set(composed)) == 4
-    assert len(pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")) == 4
+    jobs = {}
+    for name, extra in (("few", []), ("each", ["hydra.sweeper.cells_per_job=1"])):
+        composed.clear()
+        try:
+            cli.main(["-m", "breach=sporadic,hybrid", "trigger=armed_attack,any_attributed", "runs=5",
+                      "commission.attribution_probability=0.6,0.7", "hydra/launcher=basic",
+                      f"hydra.sweep.dir={tmp_path / name}", *extra])
+        finally:
+            GlobalHydra.instance().clear()
+        jobs[name] = len(composed)
+    assert jobs == {"few": 1, "each": 8}
+    cells = sorted(p.parent.name for p in (tmp_path / "each").glob("*/summary.json"))
+    assert len(cells) == 8 and cells == sorted(p.parent.name for p in (tmp_path / "few").glob("*/summary.json"))
+    for cell in cells:
+        for table in ("config.yaml", "runs.parquet", "summary.csv"):
+            assert (tmp_path / "few" / cell / table).read_bytes() == (tmp_path / "each" / cell / table).read_bytes()
+    for table in ("sweep_summary.csv", "sweep_runs.parquet"):
+        assert (tmp_path / "few" / table).read_bytes() == (tmp_path / "each" / table).read_bytes()
 
 
 run_in_process = run_cli
@@ -257,3 +270,25 @@ def test_baseline_unquoted_long_and_unicode_lever_values(tmp_path, monkeypatch, 
     assert sorted(table["coalition.states.France.source"]) == sorted([long, "Élysée"])
     base = next(c for c in cells if "Élysée" not in c)
     assert table.set_index("coalition.states.France.source").loc["Élysée", "baseline_cell"] == base
+
+
+@pytest.mark.parametrize("first, jobs", [
+    (["commitments=paris_2026", "breach=strategic", "trigger=armed_attack", "experiment=headline", "runs=20"],
+     [["commitments=" + c, "breach=" + b, "trigger=" + t, "experiment=headline", "runs=20"]
+      for c, b, t in [("budapest_like", "chronic", "graduated"), ("no_us_backstop", "salami", "count_window"),
+                      ("bilateral_only", "strategic", "any_attributed"), ("article5_like", "hybrid", "armed_attack")]]),
+    (["experiment=replay_2022", "commitments=paris_2026"],
+     [["experiment=replay_2022", "commitments=" + c] for c in ("budapest_like", "bilateral_only", "no_us_backstop")]),
+    (["monitoring=us_led", "breach=sporadic", "commission.attribution_probability=0.5", "horizon=180"],
+     [["monitoring=european_only", "breach=chronic", "commission.attribution_probability=0.6", "horizon=200"],
+      ["monitoring=us_led", "breach=sporadic", "commission.attribution_probability=0.65", "horizon=180"]]),
+    (["breach=sporadic", "breach.params.rates.small_arms=0.1"], [["breach=sporadic", "breach.params.rates.small_arms=0.3"]]),
+])
+def test_a_jobs_config_composed_from_the_first_is_hydras(first, jobs):
+    """``job_config`` (presets swapped in, values set by Hydra's rules) gives the config Hydra composes."""
+    from guarantee_sim.runs.cli import resolved_yaml
+    from guarantee_sim.scenario.compose import base_config, job_config
+
+    for job in jobs:
+        assert resolved_yaml(job_config(first, job)) == resolved_yaml(base_config(tuple(job)))
+        assert job_config(first, job) != base_config(tuple(first))  # not vacuous: the job's config is another

@@ -57,6 +57,16 @@ def initial_status(profile) -> dict:
     return {t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED for t in SUPPORT_TYPES}
 
 
+def fresh_terms(decisions: list[tuple["CoalitionState", str]], round_: int) -> list[float]:
+    """``CoalitionState.fresh_term`` for many (state, support type) decisions in one array pass:
+    the same stream positions and the same numbers."""
+    if not decisions:
+        return []
+    stream, n = decisions[0][0]._u_follow, len(decisions[0][0].model.coalition)
+    pos = np.array([(st.index + round_ * n) * stream.width + TYPE_INDEX[t] for st, t in decisions], dtype=np.int64)
+    return special.ndtri(stream.span(0, int(pos.max()) + 1)[pos]).tolist()
+
+
 class CoalitionState(mesa.Agent):
     """A coalition member: its legal regime, commitments, joining threshold and conditionality."""
 
@@ -82,7 +92,7 @@ class CoalitionState(mesa.Agent):
     def binding(self, stype: str) -> bool:
         return self._binding[stype]
 
-    def consider(self, stype: str) -> None:
+    def consider(self, stype: str, fresh: float | None = None) -> None:
         """The coalition asks: will this state honour its commitment of ``stype``?"""
         if self.status[stype] is not SupportStatus.COMMITTED:
             return
@@ -90,21 +100,30 @@ class CoalitionState(mesa.Agent):
         if stype == "diplomatic" and s.unsc_referral:
             self._decline(stype, Reason.UNSC_VETO)
         else:
-            self._decide(stype, 0)
+            self._decide(stype, 0, fresh)
 
-    def reconsider(self, stype: str, round_: int) -> bool:
+    def may_reconsider(self, stype: str) -> bool:
+        return self.status[stype] is SupportStatus.DECLINED and self.reason_code.get(stype) in RECONSIDERED
+
+    def reconsider(self, stype: str, round_: int, fresh: float | None = None) -> bool:
         """A review (or a new attack): a state that declined, gave up or was refused decides again,
         on fresh draws of its own term (the coalition's common factor stays). True if now willing."""
-        if self.status[stype] is not SupportStatus.DECLINED or self.reason_code.get(stype) not in RECONSIDERED:
+        if not self.may_reconsider(stype):
             return False
-        return self._decide(stype, round_)
+        return self._decide(stype, round_, fresh)
 
-    def _decide(self, stype: str, round_: int) -> bool:
+    def fresh_term(self, stype: str, round_: int) -> float:
+        """The state's fresh political term for ``stype`` in review round ``round_`` (standard normal)."""
+        return float(special.ndtri(self._u_follow(self.index + round_ * len(self.model.coalition), TYPE_INDEX[stype])))
+
+    def _decide(self, stype: str, round_: int, fresh: float | None = None) -> bool:
         """Follow through or not, on the state's own political term (standard normal): drawn at the
         first decision, then at each reconsideration moved part of the way (``reconsider_weight``)
-        to a fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1)."""
+        to a fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1).
+        ``fresh``: the term as ``fresh_terms`` drew it for many states at once."""
         self.round[stype] = round_
-        fresh = float(special.ndtri(self._u_follow(self.index + round_ * len(self.model.coalition), TYPE_INDEX[stype])))
+        if fresh is None:
+            fresh = self.fresh_term(stype, round_)
         if round_ == 0:
             self.latent[stype] = fresh
         else:

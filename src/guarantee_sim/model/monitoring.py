@@ -31,11 +31,12 @@ def binomial_quantile(q: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = np.where(sd > 0, (1.0 - 2.0 * p) / sd, 0.0)
     k = np.clip(np.ceil(n * p + sd * (z + skew * (z * z - 1.0) / 6.0) - 0.5), 0, n).astype(np.int64)
-    up = np.flatnonzero(special.bdtr(k, n, p) < q)
+    below = special.bdtr(k, n, p) < q
+    up = np.flatnonzero(below)
     while len(up):
         k[up] += 1
         up = up[special.bdtr(k[up], n[up], p[up]) < q[up]]
-    down = np.flatnonzero(k > 0)
+    down = np.flatnonzero(~below & (k > 0))  # a k reached from below is the answer already
     down = down[special.bdtr(k[down] - 1, n[down], p[down]) >= q[down]]
     while len(down):
         k[down] -= 1

@@ -17,7 +17,7 @@ from typing import Callable
 
 from scipy import special
 
-from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus
+from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus, fresh_terms
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
@@ -72,12 +72,20 @@ class CoalitionResponse:
         ``stype``? A one-factor model: the state's term and the coalition's common political factor
         for this support type (drawn once a run) add up with weights sqrt(1 - rho) and sqrt(rho), so
         the marginal probability is the design's follow-through whatever the correlation rho."""
-        p = self.spec.support[stype].follow_through
-        rho = self.spec.follow_through_correlation
         if self.shock is None:
-            u_common = self.model.streams.uniforms("political", len(SUPPORT_TYPES))
-            self.shock = {t: float(special.ndtri(u_common(0, k))) for k, t in enumerate(SUPPORT_TYPES)}
-        return math.sqrt(1.0 - rho) * own + math.sqrt(rho) * self.shock[stype] < special.ndtri(p)
+            self._draw_common_factor()
+        weight, common, cut = self._terms[stype]
+        return weight * own + common < cut
+
+    def _draw_common_factor(self) -> None:
+        """The common factor, drawn at the first decision (its own stream: when does not matter),
+        and each type's terms of ``follows``, worked out once a run."""
+        rho = self.spec.follow_through_correlation
+        u_common = self.model.streams.uniforms("political", len(SUPPORT_TYPES))
+        self.shock = {t: float(special.ndtri(u_common(0, k))) for k, t in enumerate(SUPPORT_TYPES)}
+        self._terms = {t: (math.sqrt(1.0 - rho), math.sqrt(rho) * self.shock[t],
+                           float(special.ndtri(self.spec.support[t].follow_through)) if t in self.spec.support else math.nan)
+                       for t in SUPPORT_TYPES}
 
     def binding_share(self) -> float:
         if self.total_binding <= 0:
@@ -90,8 +98,10 @@ class CoalitionResponse:
         m = self.model
         for t in types:
             self.decided_types.append(t)
+            asked = [st for st in self.coalition if st.status[t] is SupportStatus.COMMITTED]
+            for state, fresh in zip(asked, fresh_terms([(st, t) for st in asked], 0)):
+                state.consider(t, fresh)
             for state in self.coalition:
-                state.consider(t)
                 self._after_decision(day, state, t)
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
@@ -140,8 +150,9 @@ class CoalitionResponse:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
         order = {t: i for i, t in enumerate(self.decided_types)}
         todo, self.declined = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index)), []
+        terms = fresh_terms([(st, t) for st, t in todo if st.may_reconsider(t)], self.rounds)[::-1]
         for state, t in todo:
-            if state.reconsider(t, self.rounds):
+            if state.may_reconsider(t) and state.reconsider(t, self.rounds, terms.pop()):
                 self._after_decision(day, state, t)
             else:
                 self.declined.append((state, t))

@@ -36,17 +36,18 @@ class IndexedUniforms:
         pos = i * self.width + k
         if pos >= len(self._list):
             self._extend(pos)
-            self._list = self._buf.tolist()
         return self._list[pos]
 
     def _extend(self, pos: int) -> None:
+        """Draw up to ``pos`` (at least doubling); the list mirrors the array, new part only."""
         if pos < len(self._buf):
             return
         if self._gen is None:
             ss = np.random.SeedSequence(self._seed, spawn_key=(self._key,))
             self._gen = np.random.Generator(np.random.PCG64(ss))
-        more = max(pos + 1 - len(self._buf), 64, len(self._buf))
-        self._buf = np.concatenate([self._buf, self._gen.random(more)])
+        more = self._gen.random(max(pos + 1 - len(self._buf), 64, len(self._buf)))
+        self._buf = np.concatenate([self._buf, more]) if len(self._buf) else more
+        self._list += more.tolist()
 
     def span(self, start: int, n: int) -> np.ndarray:
         """Positions ``start .. start + n - 1`` (for streams of width 1)."""

@@ -219,21 +219,52 @@ def _app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from guarantee_sim.analysis.stats import format_summary
-    from guarantee_sim.runs.store import StoreRefused, run_cell
-    from guarantee_sim.runs.sweep import lever_overrides
-    from guarantee_sim.scenario.build import build_scenario
     from guarantee_sim.scenario.compose import replace_delays
 
     hc = HydraConfig.get()
     out = Path(hc.runtime.output_dir)
-    replace_delays(cfg, hc.overrides.task)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    scenario = build_scenario(config)
-    levers = lever_overrides(hc.overrides.task)
+    task = list(hc.overrides.task)
+    replace_delays(cfg, task)
     sweep = hc.mode == RunMode.MULTIRUN
+    _run_cell(OmegaConf.to_container(cfg, resolve=True), out, task, sweep)
+    if sweep:
+        for overrides in _other_cells(hc, out.parent, task):
+            from guarantee_sim.runs.sweep import cell_name
+            from guarantee_sim.scenario.compose import job_config
+
+            _run_cell(job_config(task, overrides), out.parent / cell_name(overrides), overrides, sweep)
+
+
+def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
+    """The other cells of a job that runs several (``hydra_plugins/guarantee_sim_sweeper``), from the
+    sweep's manifest: every ``jobs``-th cell of its batch, from its own."""
+    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share
+
+    from guarantee_sim.runs.store import read_json
+
+    share = job_share(hc.job.get("env_set"))
+    if share is None:
+        return []
+    first, count, job, jobs = share
+    cells = ((read_json(sweep_dir / "manifest.json") or {}).get("cells") or [])[first:first + count]
+    mine = [c.get("overrides") for c in cells[job::jobs]]
+    if not mine or mine[0] != task:
+        raise ConfigError("hydra.sweep.dir", "the sweep's manifest.json does not list this job's cells",
+                          "run the sweep with guarantee-sim, which writes it")
+    return mine[1:]
+
+
+def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
+    """Compute (or finish, or skip) one cell into ``out`` and report it."""
+    from guarantee_sim.analysis.stats import format_summary
+    from guarantee_sim.runs.store import StoreRefused, run_cell
+    from guarantee_sim.runs.sweep import lever_overrides
+    from guarantee_sim.scenario.build import build_scenario
+
+    scenario = build_scenario(config)
+    levers = lever_overrides(task)
     label = out.name if sweep else "run"
-    plan = plan_of(cfg)
+    plan = plan_of(config)
     if plan.workers > 1 and mp.parent_process() is not None:
         # a joblib (loky) worker already runs cells in parallel, and a process pool nested in it
         # breaks on Python 3.12; the rows do not depend on the number of workers
@@ -300,13 +331,13 @@ def open_store(command: Command, argv: list[str], reuse: bool):
     """The store the command writes: refused (``StoreRefused``, nothing written) when it holds other
     results; for a sweep, its folder, manifest and lock (``runs/store.py: SweepStore``)."""
     from guarantee_sim.runs.store import config_hash, stored_folder_check
-    from guarantee_sim.runs.sweep import SweepStore, expected_cells
+    from guarantee_sim.runs.sweep import SweepStore, expected_cells, expected_jobs
 
     plan = plan_of(command.configs[0])
     if command.multirun:
         folder = Path(_literal(command, "hydra.sweep.dir") or sweep_folder(argv))
         cells = expected_cells(command.ours, command.params)
-        store = SweepStore(folder, plan.row_settings(), cells, argv, reuse)
+        store = SweepStore(folder, plan.row_settings(), cells, argv, reuse, expected_jobs(command.ours, command.params))
         store.check()
         return store
     folder = _literal(command, "hydra.run.dir")

@@ -55,6 +55,15 @@ def expected_cells(task_overrides, sweeper_params=None) -> dict[str, dict[str, s
     return out
 
 
+def expected_jobs(task_overrides, sweeper_params=None) -> dict[str, list[str]]:
+    """Each cell's overrides as Hydra composes its job (the manifest keeps them: a job that runs
+    several cells reads theirs there)."""
+    out: dict[str, list[str]] = {}
+    for job in sweep_jobs(task_overrides, sweeper_params):
+        out.setdefault(cell_name(job), job)
+    return out
+
+
 def lever_overrides(task_overrides) -> dict[str, str]:
     """The levers a job sets: its task overrides, minus run settings."""
     out = {}
@@ -285,8 +294,10 @@ class SweepStore:
 
     KEY = "hydra.sweep.dir"
 
-    def __init__(self, folder: Path, run: dict, cells: dict[str, dict], command: list[str], reuse: bool = False):
+    def __init__(self, folder: Path, run: dict, cells: dict[str, dict], command: list[str], reuse: bool = False,
+                 jobs: dict[str, list[str]] | None = None):
         self.folder, self.run, self.cells, self.command, self.reuse = Path(folder), run, cells, command, reuse
+        self.jobs = jobs or {}
         self.lock: Lock | None = None
         self.restamps: list[tuple[Path, Identity]] = []
 
@@ -338,7 +349,8 @@ class SweepStore:
             folder_ident["reused_from"] = read_json(self.folder / "store.json")["reused_from"]
         write_json(self.folder / "store.json", folder_ident)
         write_json(self.folder / "manifest.json", {"command": self.command, "written": now(),
-                                                   "cells": [{"cell": n, "levers": lv} for n, lv in self.cells.items()]})
+                                                   "cells": [{"cell": n, "levers": lv, "overrides": self.jobs.get(n)}
+                                                             for n, lv in self.cells.items()]})
         remove_tables(self.folder)
 
     def __exit__(self, *exc) -> None:
