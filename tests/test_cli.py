@@ -104,3 +104,25 @@ def test_a_run_folder_chosen_by_hand_is_resumed_or_refused(tmp_path, monkeypatch
     assert code == 2 and out.err.count("\n") == 1
     assert "error: hydra.run.dir: mine holds other results: seed 0 (this command: 5)" in out.err
     assert (tmp_path / "mine" / "runs.parquet").read_bytes() == before
+
+
+def test_help_says_what_the_tool_is_for_with_examples_and_where_results_go(tmp_path):
+    out = run_cli(tmp_path, "--help").stdout
+    assert out.startswith("guarantee-sim: how often")
+    assert "powered by Hydra" not in out and "Albania" not in out  # no config dump
+    for shown in ("Examples", "guarantee-sim -m ", "guarantee-sim explain ", "results/runs/", "results/sweeps/",
+                  "P(in time | attack)", "breach: ", "--cfg job"):
+        assert shown in out, shown
+    assert len(out.splitlines()) < 60
+
+
+def test_a_sweep_off_a_terminal_prints_one_line_per_cell_with_k_of_n_and_writes_no_log(tmp_path):
+    proc = run_cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=armed_attack,any_attributed", "runs=10",
+                   "hydra/launcher=joblib")
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert sorted(int(line[1:].split("/")[0]) for line in lines) == [1, 2, 3, 4]
+    assert all(line.split("]")[0].split(",")[0].endswith("/4") for line in lines)
+    assert "Launching" not in proc.stdout + proc.stderr and "#0 :" not in proc.stdout + proc.stderr
+    (folder,) = (tmp_path / "results" / "sweeps").iterdir()
+    assert folder.name.startswith("breach+trigger-")  # named by what it sweeps
+    assert not list(folder.rglob("*.log"))

@@ -152,3 +152,17 @@ def test_binomial_quantile_is_the_smallest_k_reaching_q(n, p, q):
     assert 0 <= k <= n
     assert special.bdtr(k, n, p) >= q
     assert k == 0 or special.bdtr(k - 1, n, p) < q
+
+
+def test_a_budapest_like_design_deploys_no_force_and_its_scripted_violator_escalates_as_without_one():
+    """The 1994 memorandum deployed no force: the design has none whatever force.deployed says, so a
+    scripted pattern meets the hazard of no force (multiplier 1), as under force.deployed=false."""
+    from guarantee_sim.model.force import MultinationalForce
+    from guarantee_sim.model.streams import RunStreams
+    from guarantee_sim.scenario.compose import load_scenario
+
+    budapest = load_scenario(["commitments=budapest_like", "force.deployed=true"])
+    paris = load_scenario(["commitments=paris_2026"])
+    assert not budapest.force_deployed and paris.force_deployed
+    assert MultinationalForce(budapest, RunStreams(0)).hazard_multiplier == 1.0
+    assert MultinationalForce(paris, RunStreams(0)).hazard_multiplier < 1.0

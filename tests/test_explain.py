@@ -98,10 +98,33 @@ def test_every_state_decision_is_told_with_its_reason():
 def test_brief_keeps_the_trigger_and_what_followed_but_not_the_incidents():
     told = explain.tell(["coalition=teaching", "breach=surge_offensive", "seed=7"])
     full, brief = explain.render(told), explain.render(told, brief=True)
-    assert "  breach  " not in brief.split("The coalition's decisions")[0]
+    story = brief.split("The coalition's decisions")[0]
+    breaches = [line for line in story.splitlines() if "  breach  " in line]
+    assert len(breaches) <= 1 and all("armed attack" in line for line in breaches)  # the attack, not the incidents
     assert " trigger " in brief and " activation " in brief
     assert printed(full) == printed(brief)
     assert len(brief) < len(full) / 3
+
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "teaching.md"
+
+
+def test_brief_is_brief_for_every_run_the_guide_tells():
+    """At most 40 lines (a terminal's height) for each ``explain ... --brief`` of the course guide,
+    with every decided support type summed up in one line."""
+    commands = re.findall(r"^guarantee-sim explain (.*?--brief)", GUIDE.read_text(), re.M)
+    assert len(commands) >= 10
+    longest = 0
+    for command in commands:
+        args = command.split()
+        req = explain.parse_args(args)
+        told = explain.tell(req.overrides, req.run, req.run_seed)
+        text = explain.render(told, brief=True)
+        longest = max(longest, len(text.splitlines()))
+        for t in dict.fromkeys(told.model.response.decided_types):
+            assert re.search(rf"^  {t}: \d+ of \d+ committed states? delivering", text, re.M), (command, t)
+    assert longest <= 40
+    assert longest > 20  # not vacuous: some of these runs decide, and say so
 
 
 def test_run_seed_tells_the_same_run_as_run_of_root_seed():

@@ -7,7 +7,9 @@ changed a documented definition on purpose; the commit that re-records it says w
   triggers, exact sums: ``math.fsum`` instead of ``sum``, whose float result differs between
   Python 3.11 and 3.12);
 - the coalition's response (military support that arrives, thresholds on capacity acting, a
-  common political factor, reviews; new columns military_support_day, military_delivered).
+  common political factor, reviews; new columns military_support_day, military_delivered);
+- a Budapest-like design deploys no multinational force (``commitments.multinational_force``;
+  only its rows changed).
 Regenerate: ``python tests/test_golden.py``.
 """
 

@@ -106,7 +106,7 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
 
     rerun = cli(killed, *args)
     assert "breach=sporadic,trigger=count_window: complete, skipped" in rerun.stdout
-    resumed = [line for line in rerun.stdout.splitlines() if line.startswith("breach=salami")]
+    resumed = [line.split("] ", 1)[-1] for line in rerun.stdout.splitlines() if "] breach=salami" in line]
     assert resumed and " 0 resumed" not in resumed[0], resumed
     for table in ("sweep_summary.csv", "sweep_runs.parquet"):
         assert (the_sweep(whole) / table).read_bytes() == (folder / table).read_bytes(), table
@@ -235,15 +235,15 @@ def test_a_sweep_runs_its_cells_in_few_jobs_with_the_tables_of_one_job_per_cell(
     for name, extra in (("few", []), ("each", ["hydra.sweeper.cells_per_job=1"])):
         composed.clear()
         try:
-            cli.main(["-m", "breach=sporadic,hybrid", "trigger=armed_attack,any_attributed", "runs=5",
+            cli.main(["-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=5",
                       "commission.attribution_probability=0.6,0.7", "hydra/launcher=basic",
                       f"hydra.sweep.dir={tmp_path / name}", *extra])
         finally:
             GlobalHydra.instance().clear()
         jobs[name] = len(composed)
-    assert jobs == {"few": 1, "each": 8}
+    assert jobs == {"few": 1, "each": 4}
     cells = sorted(p.parent.name for p in (tmp_path / "each").glob("*/summary.json"))
-    assert len(cells) == 8 and cells == sorted(p.parent.name for p in (tmp_path / "few").glob("*/summary.json"))
+    assert len(cells) == 4 and cells == sorted(p.parent.name for p in (tmp_path / "few").glob("*/summary.json"))
     for cell in cells:
         for table in ("config.yaml", "runs.parquet", "summary.csv"):
             assert (tmp_path / "few" / cell / table).read_bytes() == (tmp_path / "each" / cell / table).read_bytes()
@@ -292,3 +292,15 @@ def test_a_jobs_config_composed_from_the_first_is_hydras(first, jobs):
     for job in jobs:
         assert resolved_yaml(job_config(first, job)) == resolved_yaml(base_config(tuple(job)))
         assert job_config(first, job) != base_config(tuple(first))  # not vacuous: the job's config is another
+
+
+def test_the_jobs_shares_deal_out_every_cell_once_and_mix_the_values_of_a_lever():
+    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import share_of
+
+    for cells, jobs in ((140, 2), (140, 8), (7, 3), (1, 1)):
+        shares = [share_of(cells, k, jobs) for k in range(jobs)]
+        assert sorted(i for share in shares for i in share) == list(range(cells))
+    # the headline's last lever has 4 values: each of two jobs gets each value about equally often
+    for share in (share_of(140, 0, 2), share_of(140, 1, 2)):
+        counts = [sum(i % 4 == v for i in share) for v in range(4)]
+        assert min(counts) >= 12, counts  # every other cell would give [35, 0, 35, 0]

@@ -25,7 +25,7 @@ from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
 from guarantee_sim.model.agents import SupportStatus
 from guarantee_sim.model.outcomes import Stage
 from guarantee_sim.model.triggers import SUPPORT_TYPES
-from guarantee_sim.present.narrative import STAGE_MEANING, day_text, n_of, rule_text, state_header, story, support_text, why
+from guarantee_sim.present.narrative import STAGE_MEANING, day_text, decisions_by_type, n_of, rule_text, state_header, story, support_text, why
 
 PROG = "guarantee-sim explain"
 OWN_KEYS = ("run", "run_seed")
@@ -145,16 +145,18 @@ def render(told: Told, brief: bool = False, command: str | None = None) -> str:
     lines.append(f"Horizon: {s.horizon:g} days after the ceasefire. Exploratory model: one run is one possible history "
                  "under the model's assumptions, not a forecast.")
     events = story(m, brief)
-    lines += ["", "What happened" + (" (--brief: the trigger and what followed; the incidents are counted below)"
+    lines += ["", "What happened" + (" (--brief: the decisive events; the incidents are counted below)"
                                      if brief else "")]
     for day, kind, text in events:
         lines.append(f"  {day_text(day):>10}  {kind:<12} {text}")
     if not events:
-        lines.append("  nothing: no breach, no false alarm" if not brief else "  the trigger never fired")
+        lines.append("  nothing: no breach, no false alarm" if not brief else "  no armed attack, and the trigger never fired")
 
-    lines += ["", "The coalition's decisions"]
+    lines += ["", "The coalition's decisions" + (" at the horizon (without --brief: state by state)" if brief else "")]
     if not m.response.decided_types:
         lines.append("  No state was asked to decide: the trigger never fired.")
+    elif brief:
+        lines += [f"  {line}" for line in decisions_by_type(m)]
     else:
         decided = [t for t in SUPPORT_TYPES if t in set(m.response.decided_types)]
         for state in m.coalition:
@@ -229,7 +231,8 @@ Run I of root seed N (default run 0, seed from the config) is the row with run =
   seed=N      the root seed (as for guarantee-sim)
   run=I       which run of that root seed (default 0)
   run_seed=S  a run by its own seed (the `seed` column of runs.parquet)
-  --brief     leave out incidents that the commission did not attribute
+  --brief     the decisive events only (the first armed attack, triggers, invocations, consultations,
+              activations) and the states' decisions summed up per support type
   --events F  also write the run's events as a table to F (.csv or .parquet; columns: docs/architecture.md)
 """
 

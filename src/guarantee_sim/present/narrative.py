@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from guarantee_sim.model.agents import SupportStatus
+from guarantee_sim.model.breaches import BreachKind
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.outcomes import Stage
 from guarantee_sim.scenario.schema import REGIMES
@@ -47,9 +48,9 @@ STAGE_MEANING = {
 # the funnel, from the furthest stage reached to the first link that failed
 FUNNEL_ORDER = ["activated", "pending_at_horizon", "not_approved", "below_trigger", "unattributed", "undetected", "no_breach"]
 REGIME_ORDER = REGIMES  # the legal regimes, fastest procedure first (declared with the schema)
-# kinds of story line that a brief story keeps (plus the finding that fires each trigger)
-DECISIVE_KINDS = (EventKind.TRIGGER, EventKind.INVOCATION, EventKind.CONSULTATION, EventKind.DECISION,
-                  EventKind.APPROVAL, EventKind.DELIVERY, EventKind.ACTIVATION)
+# kinds of story line that a brief story keeps (plus the finding that fires each trigger and the
+# first armed attack); the states' own decisions are summed up per support type instead
+DECISIVE_KINDS = (EventKind.TRIGGER, EventKind.INVOCATION, EventKind.CONSULTATION, EventKind.ACTIVATION)
 
 
 def plain(name: str) -> str:
@@ -193,11 +194,15 @@ def story(model, brief: bool = False) -> list[tuple[float, str, str]]:
 
 
 def brief_events(events: list[Event]) -> list[Event]:
-    """Each trigger with the finding that fired it, and what followed."""
-    kept, last_finding = [], None
+    """The first armed attack, each trigger with the finding that fired it, the invocations and
+    consultations that followed, and each activation (the states' decisions: ``decisions_by_type``)."""
+    kept, last_finding, attacked = [], None, False
     for e in events:
         if e.kind is EventKind.FINDING:
             last_finding = e
+        elif e.kind is EventKind.BREACH and e.breach == BreachKind.ARMED_ATTACK.key and not attacked:
+            attacked = True
+            kept.append(e)
         elif e.kind in DECISIVE_KINDS:
             if e.kind is EventKind.TRIGGER and last_finding is not None and last_finding not in kept:
                 kept.append(last_finding)
@@ -406,6 +411,26 @@ def support_text(model, state, stype: str) -> str:
     if status is SupportStatus.DECLINED:
         return f"declined: {reason_text(model, state, stype, state.reason[stype])}"
     return "not committed"
+
+
+def decisions_by_type(model) -> list[str]:
+    """The states' decisions summed up, one line per support type decided on (``explain --brief``)."""
+    lines = []
+    for t in dict.fromkeys(model.response.decided_types):
+        states = [st for st in model.coalition if st.status[t] is not SupportStatus.NOT_COMMITTED]
+        by = Counter(st.status[t] for st in states)
+        delivering = [st.delivery_day[t] for st in states if st.status[t] is SupportStatus.DELIVERING]
+        parts = [f"{by[SupportStatus.DELIVERING]} of {n_of(len(states), 'committed state')} delivering"
+                 + (f" (the first from day {min(delivering):.1f})" if delivering else "")]
+        declined = Counter(reason_text(model, st, t, st.reason_code.get(t)) for st in states
+                           if st.status[t] is SupportStatus.DECLINED)
+        if declined:
+            parts.append(f"{sum(declined.values())} declined (" + ", ".join(f"{k} {why}" for why, k in declined.most_common()) + ")")
+        waiting = by[SupportStatus.DECIDING] + by[SupportStatus.APPROVED] + by[SupportStatus.COMMITTED]
+        if waiting:
+            parts.append(f"{waiting} still deciding or waiting")
+        lines.append(f"{t}: " + "; ".join(parts))
+    return lines
 
 
 def state_header(model, state) -> str:

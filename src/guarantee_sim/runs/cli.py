@@ -179,7 +179,7 @@ def check_command_line(argv: list[str]) -> Command:
 
 
 def sweep_folder(argv: list[str]) -> str:
-    """results/sweeps/<experiment or sweep>-<hash>: the same command always finds the same store."""
+    """results/sweeps/<experiment, or the swept keys>-<hash>: the same command always finds the same store."""
     from hydra._internal.utils import get_args_parser
 
     args, _ = get_args_parser().parse_known_args(argv)
@@ -187,7 +187,8 @@ def sweep_folder(argv: list[str]) -> str:
     # Hydra's own settings (launcher, folders) and the run settings the results do not depend on
     levers = sorted(o for o, key in keys.items() if not key.startswith("hydra") and key not in schema.STORE_NEUTRAL)
     digest = hashlib.sha1("\n".join(levers).encode()).hexdigest()[:10]
-    name = next((o.split("=", 1)[1] for o in levers if o.startswith("experiment=")), "sweep")
+    swept = [o.split("=", 1)[0] for o in levers if "," in o.split("=", 1)[-1] and not o.split("=", 1)[-1].startswith(("[", "{"))]
+    name = next((o.split("=", 1)[1] for o in levers if o.startswith("experiment=")), "+".join(swept)[:80] or "sweep")
     return f"results/sweeps/{name}-{digest}"
 
 
@@ -237,8 +238,8 @@ def _app(cfg: DictConfig) -> None:
 
 def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
     """The other cells of a job that runs several (``hydra_plugins/guarantee_sim_sweeper``), from the
-    sweep's manifest: every ``jobs``-th cell of its batch, from its own."""
-    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share
+    sweep's manifest: its share of its batch (``share_of``), after its own."""
+    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share, share_of
 
     from guarantee_sim.runs.store import read_json
 
@@ -247,7 +248,7 @@ def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
         return []
     first, count, job, jobs = share
     cells = ((read_json(sweep_dir / "manifest.json") or {}).get("cells") or [])[first:first + count]
-    mine = [c.get("overrides") for c in cells[job::jobs]]
+    mine = [cells[i].get("overrides") for i in share_of(len(cells), job, jobs)]
     if not mine or mine[0] != task:
         raise ConfigError("hydra.sweep.dir", "the sweep's manifest.json does not list this job's cells",
                           "run the sweep with guarantee-sim, which writes it")
@@ -271,7 +272,7 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
         plan = dataclasses.replace(plan, workers=1)
     try:
         _, summary, line = run_cell(scenario, out, plan, config, resolved_yaml(config), label, levers,
-                                    key="hydra.sweep.dir" if sweep else "hydra.run.dir")
+                                    key="hydra.sweep.dir" if sweep else "hydra.run.dir", bar=not sweep)
     except StoreRefused as err:
         print(f"guarantee-sim: error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_BAD_INPUT) from None
@@ -279,10 +280,34 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
         print(f"guarantee-sim: error: {label}: cannot write its results: {err}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_NO_TABLES) from None
     if sweep:
-        print(line, flush=True)
+        print(f"{sweep_progress(out.parent)} {line}", flush=True)
     else:
         print(format_summary(summary, scenario.labels))
         print(f"\n{line}\nWritten to {out}")
+
+
+def sweep_progress(sweep_dir: Path) -> str:
+    """``[k/N, about T left]``: the sweep's cells finished so far (whichever job finished them) and the
+    time left at the pace since the sweep began (its manifest)."""
+    from datetime import datetime, timezone
+
+    from guarantee_sim.runs.store import read_json
+
+    manifest = read_json(sweep_dir / "manifest.json") or {}
+    cells = manifest.get("cells") or []
+    done = sum((sweep_dir / c["cell"] / "summary.json").exists() for c in cells if isinstance(c, dict) and "cell" in c)
+    total = len(cells)
+    try:
+        elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(manifest["written"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        elapsed = None
+    if not total:
+        return "[sweep]"
+    left = ""
+    if done < total and done and elapsed is not None:
+        seconds = round(elapsed * (total - done) / done)
+        left = f", about {seconds // 60} min {seconds % 60} s left" if seconds >= 60 else f", about {seconds} s left"
+    return f"[{done:>{len(str(total))}}/{total}{left}]"
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "-c")

@@ -267,10 +267,10 @@ def half_width(k: int, n: int) -> float:
 class Progress:
     """A tqdm bar on a terminal; one line per cell otherwise."""
 
-    def __init__(self, label: str, total: int):
+    def __init__(self, label: str, total: int, bar: bool = True):
         self.label, self.total = label, total
         self.bar = None
-        if sys.stderr.isatty():
+        if bar and sys.stderr.isatty():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, desc=label, unit="run", leave=False, file=sys.stderr)
@@ -326,8 +326,9 @@ def _nan(value):
 
 
 def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml: str, label: str, levers: dict,
-             key: str = "hydra.sweep.dir", reuse: bool = False) -> tuple[pd.DataFrame, dict, str]:
-    """Compute (or finish, or reuse) one cell; return its rows, its summary and a one-line report.
+             key: str = "hydra.sweep.dir", reuse: bool = False, bar: bool = True) -> tuple[pd.DataFrame, dict, str]:
+    """Compute (or finish, or reuse) one cell; return its rows, its summary and a one-line report
+    (``bar``: a progress bar on a terminal; a sweep's cells report one line each instead).
 
     ``StoreRefused`` (naming ``key``, the setting that chose the folder) when the folder holds
     another cell's results or another process is writing it."""
@@ -337,11 +338,11 @@ def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml
     check_cell(cell_dir, wanted, key, reuse, store)  # before anything is written
     with Lock(cell_dir, key, f"cell {label}"):
         kept = check_cell(cell_dir, wanted, key, reuse, store) or wanted  # again: another process may have been first
-        return _run_locked(scenario, cell_dir, plan, kept, config_yaml, label, levers)
+        return _run_locked(scenario, cell_dir, plan, kept, config_yaml, label, levers, bar)
 
 
 def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, config_yaml: str, label: str,
-                levers: dict) -> tuple[pd.DataFrame, dict, str]:
+                levers: dict, bar: bool = True) -> tuple[pd.DataFrame, dict, str]:
     started = now()
     clock = time.perf_counter()
     fp, accepted = ident.fingerprint, ident.accepted()
@@ -357,7 +358,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches.mkdir(exist_ok=True)
 
     frames, computed, resumed, activated = [], 0, 0, 0
-    progress = Progress(label, plan.cap)
+    progress = Progress(label, plan.cap, bar)
     start = 0
     try:
         while start < plan.cap:

@@ -273,6 +273,39 @@ def format_sweep(table: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+PIVOT_MEASURE = ("protected_probability", "P(protected), in %: no armed attack, or military support at the level "
+                 "Ukraine needs delivered within its holding time (95% interval)")
+
+
+def format_pivot(table: pd.DataFrame, lever_keys: list[str]) -> str:
+    """A sweep of two or more levers as tables: the first lever's values down, the second's across,
+    one table for each combination of the others; P(protected) in percent with its interval."""
+    measure, words = PIVOT_MEASURE
+    rows_key, cols_key, rest = lever_keys[0], lever_keys[1], lever_keys[2:]
+    rows = list(dict.fromkeys(table[rows_key]))
+    cols = list(dict.fromkeys(table[cols_key]))
+    out = [words]
+    blocks = table.groupby(rest, sort=False) if rest else [((), table)]
+    for key, block in blocks:
+        key = key if isinstance(key, tuple) else (key,)
+        out.append("")
+        if rest:
+            out.append(", ".join(f"{k}={v}" for k, v in zip(rest, key)))
+        cells = {(r[rows_key], r[cols_key]): r for _, r in block.iterrows()}
+        text = [[""] + cols]
+        for row in rows:
+            line = [row]
+            for col in cols:
+                r = cells.get((row, col))
+                est = math.nan if r is None else r[measure]
+                line.append("" if math.isnan(est) else
+                            f"{100 * est:.0f} ({100 * r[f'{measure}_low']:.0f}-{100 * r[f'{measure}_high']:.0f})")
+            text.append(line)
+        widths = [max(len(line[i]) for line in text) for i in range(len(text[0]))]
+        out += ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(line, widths))) for line in text]
+    return "\n".join(out)
+
+
 def _ci(r, measure: str) -> str:
     est = r.get(measure, math.nan)
     if est is None or math.isnan(est):
@@ -408,7 +441,13 @@ class SweepAggregator(Callback):
             remove_tables(sweep_dir)
             raise
         print(f"\nSweep of {len(table)} cells, {int(table['runs'].sum())} runs (exploratory model: read the intervals)")
-        if baseline:
-            print(f"Paired differences in P(protected) against {baseline[0]}={baseline[1]} in the same other levers (common random numbers)")
-        print(format_sweep(table))
+        if len(lever_keys) >= 2:
+            print(format_pivot(table, lever_keys))
+            print("\nEvery measure of every cell, with paired differences against "
+                  + (f"{baseline[0]}={baseline[1]}" if baseline else "no baseline") + ": sweep_summary.csv (and the report)")
+        else:
+            if baseline:
+                print(f"Paired differences in P(protected) against {baseline[0]}={baseline[1]} in the same other levers (common random numbers)")
+            print(format_sweep(table))
+            print("— : not defined (no armed attack, so no support in time to measure; no activation, so no median day)")
         print(f"\nSweep tables: {sweep_dir}/sweep_summary.csv, sweep_runs.parquet")

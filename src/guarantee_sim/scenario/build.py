@@ -331,6 +331,8 @@ def build_scenario(cfg: Any) -> Scenario:
         "force": _checked(c["force"], schema.ForceConfig, "force"),
         "ukraine": _checked(c["ukraine"], schema.UkraineConfig, "ukraine"),
     }
+    # a design without the force (Budapest-like) has none, whatever force.deployed says
+    sections["force"]["deployed"] = bool(sections["force"]["deployed"] and com["multinational_force"])
     return Scenario(**{
         **_passed_on(sections),  # horizon, threshold_mean, us_role, report_delay, holding_days, ...
         "states": tuple(states),

@@ -93,6 +93,7 @@ class CommitmentsConfig:
     eu_veto_delay: Any = param(30.0, "delay")
     unsc_referral: bool = False
     overt_attack_path: bool = False  # an overt armed attack fires the trigger when referred, before the finding
+    multinational_force: bool = True  # the design deploys the multinational force (its size and effect: force.*)
 
 
 @dataclass

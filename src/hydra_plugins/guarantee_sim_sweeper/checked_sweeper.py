@@ -7,7 +7,8 @@ skipped. And a Hydra job costs ~0.5 s of CPU before its cell starts (composition
 of a cell's time in a many-cell sweep; so under a launcher that runs jobs on this machine the cells
 are dealt out over a few jobs (``cells_per_job``; default: one job per worker of the joblib
 launcher, one job for the basic launcher, one job per cell for any other launcher, such as a
-cluster's). A job runs its first cell as Hydra composed it and composes the others from it
+cluster's; each job a scrambled share, so that the jobs cost about the same). A job runs its
+first cell as Hydra composed it and composes the others from it
 (``scenario/compose.py: job_config``): the same configs, folders, store and tables as one job per
 cell. Everything else (parsing, expanding ``a=1,2 b=x,y``, batches, preset ``hydra.sweeper.params``)
 is the basic sweeper's.
@@ -79,8 +80,16 @@ class CheckedSweeper(BasicSweeper):
         jobs = self._jobs(len(batch))
         if jobs >= len(batch) or not self._manifest_lists(first, batch):
             return batch
-        return [[*batch[k], *(f"++hydra.job.env_set.{key}={value}" for key, value in
+        return [[*batch[share_of(len(batch), k, jobs)[0]], *(f"++hydra.job.env_set.{key}={value}" for key, value in
                               zip(SHARE_KEYS, (first, len(batch), k, jobs)))] for k in range(jobs)]
+
+
+def share_of(cells: int, job: int, jobs: int) -> list[int]:
+    """The cells (positions in their batch) job ``job`` of ``jobs`` runs, its own first: every
+    ``jobs``-th of the cells in a fixed scrambled order, so that no job gets all of the cells of one
+    costly value (every other cell of a 4-valued lever would be two of its values)."""
+    order = sorted(range(cells), key=lambda i: ((i * 2654435761) % 2**32, i))
+    return order[job::jobs]
 
 
 def job_share(env_set) -> Optional[tuple[int, int, int, int]]:
