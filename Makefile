@@ -11,7 +11,7 @@ PY      = $(VENV)/bin/python
 # whose minor version differs from $(PYTHON)'s and that is on one side of the 3.12 boundary
 OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
 
-.PHONY: run test test-main test-other browser bench clean
+.PHONY: run test test-main test-other other-venv browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,16 @@ run: $(VENV)/.installed
 	$(VENV)/bin/guarantee-sim -m experiment=headline hydra.sweep.dir=results/headline
 	$(VENV)/bin/guarantee-sim-report results/headline
 
-test: browser test-main test-other
+# the other line's virtual environment is made while the main line's tests run (they use the CPUs;
+# pip mostly waits on the disk)
+test: browser
+	$(MAKE) -j2 test-main other-venv
+	$(MAKE) test-other
+
+other-venv:
+ifneq ($(strip $(OTHER_PY)),)
+	$(MAKE) $(VENV)-other/.installed PYTHON="$(OTHER_PY)" VENV="$(VENV)-other"
+endif
 
 # the dashboard's browser test drives Debian's chromium (playwright cannot download its own here)
 browser:

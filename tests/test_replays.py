@@ -18,6 +18,7 @@ def cli(cwd, *args):
                           text=True, check=True)
 
 
+@pytest.mark.slow  # a sweep and its report per replay; their rows are held equal on both lines
 @pytest.mark.parametrize("replay", REPLAYS)
 def test_a_replay_runs_from_the_command_line_and_its_report_builds(replay, tmp_path):
     folder = tmp_path / "results" / replay
