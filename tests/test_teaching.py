@@ -21,7 +21,7 @@ from guarantee_sim.model.outcomes import STAGES
 ROOT = Path(__file__).parent.parent
 GUIDE = ROOT / "docs" / "teaching.md"
 EXPERIMENTS = ROOT / "conf" / "experiment"
-RUNS = 40
+RUNS = 20
 
 
 def commands() -> list[tuple[str, str, str]]:
@@ -45,7 +45,7 @@ def exercises() -> list[str]:
 
 
 def small(args: list[str]) -> list[str]:
-    """The command on 40 runs instead of the guide's 1,000."""
+    """The command on 20 runs instead of the guide's 1,000."""
     args = [a for a in args if not a.startswith("runs=")]
     return [*args, f"runs={RUNS}"]
 
