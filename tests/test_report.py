@@ -1,6 +1,7 @@
 """``guarantee-sim-report``: every figure from a real sweep, one offline HTML file, the sweep's numbers."""
 
 import base64
+import math
 import json
 import re
 import subprocess
@@ -414,3 +415,64 @@ def test_help_names_every_option(capsys):
     out = capsys.readouterr().out
     for option in ("RESULTS_DIR", "--levers", "--bars", "--at", "--scenarios", "--pair", "--run", "--out", "--seed"):
         assert option in out
+
+
+def test_the_key_findings_state_the_sweep_summarys_numbers(made, workspace):
+    """The paragraph names the measure and the caveat, and every number it states is the sweep
+    summary's (read from it, and printed as the paragraph prints it)."""
+    from guarantee_sim.present.report.findings import key_findings, stated_values_match
+
+    summary = pd.read_csv(workspace / "results" / "small" / "sweep_summary.csv")
+    levers = ["breach", "trigger"]
+    findings = key_findings(summary, levers)
+    assert stated_values_match(findings, summary)
+    assert sum(len(f.states) for f in findings) >= 12  # not vacuous: two ranges (6 numbers each) at least
+    html = (made / "report.html").read_text()
+    paragraph = re.search(r'<p id="key-findings">(.*?)</p>', html, re.S).group(1)
+    assert "P(protected) is the headline" in paragraph and "not forecasts" in paragraph
+    rows = summary.set_index("cell")
+    for f in findings:
+        for (cell, col), value in f.states.items():
+            shown = f"{100 * value:.1f}%" if not col.startswith("paired") else f"{100 * value:+.1f}"
+            assert shown in paragraph, (cell, col, shown)
+            assert value == rows.loc[cell, col]
+
+
+def test_companion_a_finding_that_misstates_a_number_is_caught():
+    from guarantee_sim.present.report.findings import Finding, stated_values_match
+
+    summary = pd.DataFrame({"cell": ["a"], "protected_probability": [0.5]})
+    assert stated_values_match([Finding("x", {("a", "protected_probability"): 0.5})], summary)
+    assert not stated_values_match([Finding("x", {("a", "protected_probability"): 0.51})], summary)
+
+
+def test_the_printed_report_keeps_every_table_row():
+    """Printed or saved as PDF, the scroll boxes open up: every summary row is on paper."""
+    from guarantee_sim.present.report.html import CSS
+
+    media = CSS[CSS.index("@media print"):]
+    assert re.search(r"\.scroll\s*\{[^}]*max-height:\s*none[^}]*overflow:\s*visible", media)
+
+
+def test_the_focused_cells_activate_within_the_horizon_when_any_cell_does():
+    """Without --at, the Kaplan–Meier and related figures hold the other levers where some cell has
+    its median within the horizon, instead of the first listed values where none has."""
+    from guarantee_sim.present.report.plan import _along, _informative_reference
+
+    class Res:  # what the choice reads of the loaded results
+        levers = ["commitments", "trigger"]
+        at: dict = {}
+        summary = pd.DataFrame({"cell": ["a", "b", "c", "d"], "commitments": ["paris", "budapest", "paris", "budapest"],
+                                "trigger": ["armed", "armed", "any", "any"],
+                                "median_days": [math.nan, math.nan, 49.0, math.nan]})
+
+        def reference(self):
+            return {k: self.at.get(k) or self.summary[k].iloc[0] for k in self.levers}
+
+    res = Res()
+    res.at = {}
+    held = _informative_reference(res, ["commitments"])
+    assert held == "trigger=any" and _along(res, ["commitments"]) == ["c", "d"]
+    res.at = {}
+    res.summary["median_days"] = math.nan  # companion: no cell activates, nothing to choose
+    assert _informative_reference(res, ["commitments"]) == "" and _along(res, ["commitments"]) == ["a", "b"]

@@ -35,6 +35,12 @@ th { background: #f2f2f2; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 code { background: #f4f4f4; padding: 0 3px; } nav ol { columns: 2; font-size: 0.92em; }
+#key-findings { background: #eef5ee; border-left: 4px solid #2e7d32; padding: 0.6em 0.9em; }
+@media print {  /* printed or saved as PDF: every row of every table, no scroll box, figures whole */
+  .scroll { max-height: none; overflow: visible; border: none; }
+  main { max-width: none; padding: 0; } nav { display: none; }
+  tr, figure { break-inside: avoid; } h2 { break-after: avoid; }
+}
 """
 
 
@@ -169,6 +175,11 @@ def render_html(res: Results, p: Plan, figs: list[ReportFigure], pngs: dict[str,
     for note in p.notes:
         parts.append(f'<p class="note">{esc(note)}</p>')
     sections = []  # (anchor, title, html)
+    if len(res.summary) > 1:
+        from guarantee_sim.present.report.findings import key_findings
+
+        sentences = " ".join(esc(f.text) for f in key_findings(res.summary, res.levers))
+        sections.append(("findings", "Key findings", f'<p id="key-findings">{sentences}</p>'))
     if len(res.summary):
         sections.append(("summary", "Summary table",
                          '<p class="note">One row per scenario (cell), the numbers of the sweep summary: P(attack), '

@@ -129,6 +129,20 @@ def _at(res: Results, items: list[str]) -> dict[str, str]:
     return at
 
 
+def _informative_reference(res: Results, moving: list[str]) -> str:
+    """Without ``--at``: when no cell along ``moving`` at the first listed values activates within the
+    horizon (flat curves, medians beyond it) but some cell does, hold the other levers at the values
+    of the first such cell (``res.at``); what is held, in words ("" when nothing changed)."""
+    if res.at or "median_days" not in res.summary:
+        return ""
+    finite = res.summary["median_days"].notna()
+    if not finite.any() or finite[res.summary["cell"].isin(_along(res, moving))].any():
+        return ""
+    first = res.summary.loc[finite].iloc[0]
+    res.at = {k: str(first[k]) for k in res.levers if k not in moving}
+    return ", ".join(f"{k}={v}" for k, v in res.at.items())
+
+
 def plan(res: Results, args: argparse.Namespace) -> Plan:
     """Check the options against the results and fill in the defaults."""
     res.at = _at(res, args.at or [])
@@ -172,6 +186,10 @@ def plan(res: Results, args: argparse.Namespace) -> Plan:
         scenarios = cells
     else:
         moving = [k for k in (RESULTS, bars) if k in res.levers]
+        held = _informative_reference(res, moving)
+        if held:
+            notes.append(f"The Kaplan–Meier, support-type, paired and one-run figures hold {held}: at the first "
+                         "listed values no cell activates within the horizon. Choose others with --at.")
         scenarios = _along(res, moving)
         if len(scenarios) > MAX_SCENARIOS:
             notes.append(f"The Kaplan–Meier and support-type figures show the first {MAX_SCENARIOS} of "
