@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from guarantee_sim.model.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern, BreachPlan
@@ -176,3 +177,33 @@ def test_a_new_pattern_joins_through_the_registry_only():
     assert (df["n_breaches_armed_attack"] == 1).all()
     assert (df["offensive_day"] == 40.0).all()
     assert df["activated"].any() and (df["trigger_day"].dropna() > 40).all()
+
+
+@pytest.mark.slow
+def test_salami_attacks_follow_the_forces_reassurance_by_degree_not_by_a_threshold():
+    """Each run has its own pace: P(attack) under salami rises from the full force (Paris) through
+    the force without its US backstop to no force (Budapest), each strictly between 0 and 1 where
+    the force is deployed, and the ordering holds on paired runs (common seeds, 95% BCa)."""
+    from guarantee_sim import simulate
+    from guarantee_sim.analysis.stats import wilson
+    from guarantee_sim.runs.sweep import paired_difference
+
+    attack = {d: simulate([f"commitments={d}", "breach=salami", "trigger=armed_attack"], runs=400, seed=5)
+              ["offensive_day"].notna().astype(float) for d in ("paris_2026", "no_us_backstop", "budapest_like")}
+    for d in ("paris_2026", "no_us_backstop"):
+        _, lo, hi = wilson(int(attack[d].sum()), len(attack[d]))
+        assert 0 < lo and hi < 1, (d, lo, hi)
+    for more, less in (("no_us_backstop", "paris_2026"), ("budapest_like", "no_us_backstop")):
+        d = paired_difference(attack[more], attack[less])
+        assert d["low"] > 0, (more, less, d)
+
+
+@pytest.mark.slow
+def test_companion_one_pace_for_all_runs_is_a_threshold():
+    from guarantee_sim import simulate
+
+    one = {d: simulate([f"commitments={d}", "breach=salami", "trigger=armed_attack", "breach.params.step_days_sd=0"],
+                       runs=200, seed=5)["offensive_day"].notna().mean() for d in ("paris_2026", "no_us_backstop")}
+    # all or nothing: never with the full force; without the US backstop whenever an incident falls
+    # after the day the one clock reaches an armed attack (day 327; rate 0.1 a day)
+    assert one["paris_2026"] == 0.0 and one["no_us_backstop"] > 0.95, one

@@ -41,7 +41,7 @@ DIGESTS = {
     "default": "29f82566c612d05f07c0045e8b57339c047a16be00f3e716e8e2a4dfb8e94b82",
     "hybrid": "2da8e697df5a6211aefe7ace569d5bafbdbccf4e76eb574e8067682b1b58a7e2",
     "analytic-cumulative": "c84c0470b0d131c1353487b562179028f5962c08b223cdc80592829d9e67017c",
-    "salami-graduated": "907d451ebd34622d175b57bc4e5bae7b59f176840918d4a274a0eeb004f38d9e",
+    "salami-graduated": "c5f7e0b36d6ef948759cf7bfa8a05dc7a73ba53b62dde1cc8bebfb6fa9a34a64",
     "surge-article5": "412c50bb9fdcc7c99fe8d32ff652bbabc9a3ff0ae6bc361762842a383d6de149",
     "strategic": "0c4e45571ad8391f248c0d3cd4d6825a2f091cce651d772672a3bb6c0d1206a8",
     "adaptive-european": "46d065b2c0cc96339986ad6b2c99f4b8983495a471c5be15b40ef06c7eeb31ca",

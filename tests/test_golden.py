@@ -9,7 +9,8 @@ changed a documented definition on purpose; the commit that re-records it says w
 - the coalition's response (military support that arrives, thresholds on capacity acting, a
   common political factor, reviews; new columns military_support_day, military_delivered);
 - a Budapest-like design deploys no multinational force (``commitments.multinational_force``;
-  only its rows changed).
+  only its rows changed);
+- each salami run has its own pace (``breach.params.step_days_sd``; only salami rows changed).
 Regenerate: ``python tests/test_golden.py``.
 """
 

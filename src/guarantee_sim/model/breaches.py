@@ -356,6 +356,7 @@ class Salami(BreachPattern):
         rate: float = param(0.1, "per day", "incidents per day")
         start_severity: float = param(1.0, "non-negative")
         step_days: float = param(45.0, "positive", "days per one-point rise in severity (before reassurance)")
+        step_days_sd: float = param(0.3, "non-negative", "spread (log scale) of the pace across runs; 0: one clock for all")
         max_severity: float = param(5.0, "non-negative")
 
     _ladder = [
@@ -368,8 +369,11 @@ class Salami(BreachPattern):
 
     def plan(self) -> BreachPlan:
         p = self.params
-        step = p.step_days / max(self.hazard, 1e-9)
         times = self._poisson_times(p.rate)
+        # each run's own pace: one clock for every run would make an armed attack certain or impossible
+        # within the horizon, a threshold no violator's schedule has [E]
+        pace = math.exp(p.step_days_sd * self.rng.standard_normal()) if p.step_days_sd > 0 else 1.0
+        step = p.step_days * pace / max(self.hazard, 1e-9)
         severity = np.minimum(p.start_severity + times / step, p.max_severity)
         rung = np.where(severity >= 1, np.minimum(severity.astype(np.int64) - 1, 4), 0)
         return BreachPlan.at(times, np.array([KINDS.index(k) for k in self._ladder])[rung], severity=severity)
