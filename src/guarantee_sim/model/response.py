@@ -150,9 +150,9 @@ class CoalitionResponse:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
         order = {t: i for i, t in enumerate(self.decided_types)}
         todo, self.declined = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index)), []
-        terms = fresh_terms([(st, t) for st, t in todo if st.may_reconsider(t)], self.rounds)[::-1]
+        fresh = iter(fresh_terms([(st, t) for st, t in todo if st.may_reconsider(t)], self.rounds))
         for state, t in todo:
-            if state.may_reconsider(t) and state.reconsider(t, self.rounds, terms.pop()):
+            if state.may_reconsider(t) and state.reconsider(t, self.rounds, next(fresh)):
                 self._after_decision(day, state, t)
             else:
                 self.declined.append((state, t))

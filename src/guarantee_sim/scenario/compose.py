@@ -95,73 +95,6 @@ def compose_config(overrides: tuple[str, ...] | list[str] = (), hydra: bool = Fa
             raise explain(exc, overrides) from None
 
 
-# A sweep's jobs, composed from one of them -------------------------------------------------------
-_COMPOSED: "_Cache"  # set below (the cache class is defined with the library's caches)
-
-
-def _composed(overrides: tuple[str, ...]):
-    return _COMPOSED.get_or(("job", overrides), lambda: compose_config(overrides))
-
-
-def _by_key(overrides: tuple[str, ...]) -> dict[str, str] | None:
-    """Plain ``key=value`` overrides by key; None when one adds, deletes or sets a mapping (those
-    are left to Hydra)."""
-    out = {}
-    for o in overrides:
-        key, sep, _ = o.partition("=")
-        if not sep or o.startswith(("+", "~")) or "{" in o or key in out:
-            return None
-        out[key] = o
-    return out
-
-
-def _group_node(first: tuple[str, ...], group: str, override: str):
-    """``group``'s node as composed with ``override`` in place of ``first``'s choice, or None when that
-    choice changes anything outside the group (a preset with defaults of its own elsewhere)."""
-    from omegaconf import OmegaConf
-
-    def make():
-        other = tuple(override if o.partition("=")[0] == group else o for o in first)
-        base, alt = _base(first).copy(), _base(other).copy()
-        base.pop(group), alt.pop(group)
-        return (_composed(other)[group], _base(other)[group]) if base == alt else None
-
-    return _COMPOSED.get_or(("node", first, group, override), make)
-
-
-def job_config(first, job) -> dict:
-    """The resolved config of a sweep job, as Hydra would compose it, from the config of the sweep's
-    ``first`` job: each preset that differs is composed once per sweep (not once per job) and put in
-    place when it changes nothing outside its own group, then the values that differ are set by
-    Hydra's own rules for overrides. Jobs this cannot compose so (a preset with defaults reaching
-    other groups, ``+``/``~`` overrides, mappings, another experiment) are composed by Hydra."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf
-
-    first, job = tuple(str(o) for o in first), tuple(str(o) for o in job)
-    f, j = _by_key(first), _by_key(job)
-    changed = [k for k in (j or {}) if f is not None and j[k] != f.get(k)]
-    if job == first or f is None or j is None or f.keys() != j.keys() or "experiment" in changed:
-        return base_config(job)
-    nodes = {group: _group_node(first, group, j[group]) for group in changed if group in GROUPS}
-    if any(node is None for node in nodes.values()):
-        return base_config(job)
-    values = [j[k] for k in changed if k not in GROUPS]
-    if not values:  # presets only: the resolved nodes put together
-        plain = dict(_base(first))
-        plain.update({group: node[1] for group, node in nodes.items()})
-        return copy.deepcopy(plain)
-    cfg = copy.deepcopy(_composed(first))  # values are set on the typed config, as Hydra sets them
-    for group, node in nodes.items():
-        cfg[group] = copy.deepcopy(node[0])
-    try:
-        ConfigLoaderImpl._apply_overrides_to_config(OverridesParser.create().parse_overrides(values), cfg)
-    except Exception as exc:  # as composing would say it
-        raise explain(exc, list(job)) from None
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
 # From Python: a scenario from a list of overrides, a mapping or keywords ---------------------------
 # The config groups: a string value picks a preset (conf/<group>/<name>.yaml) and is composed by Hydra;
 # every other key is a value set on the composed config, which build_scenario checks.
@@ -182,7 +115,8 @@ class _Cache(OrderedDict):
 
 _BASES: _Cache = _Cache()
 _SCENARIOS: _Cache = _Cache()
-_COMPOSED = _Cache()
+_COMPOSED: _Cache = _Cache()  # composed configs (DictConfig), for a sweep's jobs
+_NODES: _Cache = _Cache()  # a preset's node as composed in place of a sweep's first choice
 
 
 def _ours(gh) -> bool:
@@ -286,6 +220,70 @@ def set_values(config: dict, values: Mapping) -> dict:
         else:
             node[last] = value
     return config
+
+
+# A sweep's jobs, composed from one of them -------------------------------------------------------
+def _composed(overrides: tuple[str, ...]):
+    return _COMPOSED.get_or(overrides, lambda: compose_config(overrides))
+
+
+def _by_key(overrides: tuple[str, ...]) -> dict[str, str] | None:
+    """Plain ``key=value`` overrides by key; None when one adds, deletes or sets a mapping (those
+    are left to Hydra)."""
+    out = {}
+    for o in overrides:
+        key, sep, _ = o.partition("=")
+        if not sep or o.startswith(("+", "~")) or "{" in o or key in out:
+            return None
+        out[key] = o
+    return out
+
+
+def _group_node(first: tuple[str, ...], group: str, override: str):
+    """``group``'s node as composed with ``override`` in place of ``first``'s choice, or None when that
+    choice changes anything outside the group (a preset with defaults of its own elsewhere)."""
+    from omegaconf import OmegaConf
+
+    def make():
+        other = tuple(override if o.partition("=")[0] == group else o for o in first)
+        base, alt = _base(first).copy(), _base(other).copy()
+        base.pop(group), alt.pop(group)
+        return (_composed(other)[group], _base(other)[group]) if base == alt else None
+
+    return _NODES.get_or((first, group, override), make)
+
+
+def job_config(first, job) -> dict:
+    """The resolved config of a sweep job, as Hydra would compose it, from the config of the sweep's
+    ``first`` job: each preset that differs is composed once per sweep (not once per job) and put in
+    place when it changes nothing outside its own group, then the values that differ are set by
+    Hydra's own rules for overrides. Jobs this cannot compose so (a preset with defaults reaching
+    other groups, ``+``/``~`` overrides, mappings, another experiment) are composed by Hydra."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    first, job = tuple(str(o) for o in first), tuple(str(o) for o in job)
+    f, j = _by_key(first), _by_key(job)
+    changed = [k for k in (j or {}) if f is not None and j[k] != f.get(k)]
+    if job == first or f is None or j is None or f.keys() != j.keys() or "experiment" in changed:
+        return base_config(job)
+    nodes = {group: _group_node(first, group, j[group]) for group in changed if group in GROUPS}
+    if any(node is None for node in nodes.values()):
+        return base_config(job)
+    values = [j[k] for k in changed if k not in GROUPS]
+    if not values:  # presets only: the resolved nodes put together
+        plain = dict(_base(first))
+        plain.update({group: node[1] for group, node in nodes.items()})
+        return copy.deepcopy(plain)
+    cfg = copy.deepcopy(_composed(first))  # values are set on the typed config, as Hydra sets them
+    for group, node in nodes.items():
+        cfg[group] = copy.deepcopy(node[0])
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(OverridesParser.create().parse_overrides(values), cfg)
+    except Exception as exc:  # as composing would say it
+        raise explain(exc, list(job)) from None
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def _base(overrides: tuple[str, ...]) -> dict:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from guarantee_sim.present.report.markup import fmt_p as _pct
+
 MEASURE = ("P(protected) is the headline: the share of runs with no armed attack, or with military support at the "
            "level Ukraine needs delivered within its holding time after the attack.")
 CAVEAT = ("These are properties of the model's assumptions (sourced or labelled [E] in docs/parameters.md), to compare "
@@ -24,10 +26,6 @@ class Finding:
 
     text: str
     states: dict[tuple[str, str], float] = field(default_factory=dict)
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
 
 
 def _label(row: pd.Series, levers: list[str]) -> str:
