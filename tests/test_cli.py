@@ -106,6 +106,22 @@ def test_a_run_folder_chosen_by_hand_is_resumed_or_refused(tmp_path, monkeypatch
     assert (tmp_path / "mine" / "runs.parquet").read_bytes() == before
 
 
+def test_cells_that_finish_together_get_different_places_in_the_count(tmp_path):
+    """Both cells' results exist when each prints its line (two jobs finishing at once): counting
+    finished cells would print 2/2 twice; each cell's place in the progress record gives 1 and 2."""
+    from guarantee_sim.runs.cli import sweep_progress
+    from guarantee_sim.runs.sweep import PROGRESS
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"cells": [{"cell": "a"}, {"cell": "b"}],
+                                                        "written": "2026-01-01T00:00:00+00:00"}))
+    (tmp_path / PROGRESS).write_text("")
+    for name in "ab":
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text("{}")
+    assert sweep_progress(tmp_path, "b").startswith("[1/2, about ")
+    assert sweep_progress(tmp_path, "a") == "[2/2]"
+
+
 def test_help_says_what_the_tool_is_for_with_examples_and_where_results_go(tmp_path):
     out = run_cli(tmp_path, "--help").stdout
     assert out.startswith("guarantee-sim: how often")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import multiprocessing as mp
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,34 +281,44 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
         print(f"guarantee-sim: error: {label}: cannot write its results: {err}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_NO_TABLES) from None
     if sweep:
-        print(f"{sweep_progress(out.parent)} {line}", flush=True)
+        print(f"{sweep_progress(out.parent, out.name)} {line}", flush=True)
     else:
         print(format_summary(summary, scenario.labels))
         print(f"\n{line}\nWritten to {out}")
 
 
-def sweep_progress(sweep_dir: Path) -> str:
-    """``[k/N, about T left]``: the sweep's cells finished so far (whichever job finished them) and the
-    time left at the pace since the sweep began (its manifest)."""
+def sweep_progress(sweep_dir: Path, cell: str) -> str:
+    """``[k/N, about T left]``: ``cell`` is the k-th of the sweep's N cells to finish in this launch
+    (whichever job finished it), with the time left at the pace since the sweep began.
+
+    k is the position of the cell's own line in the sweep's ``PROGRESS`` record: appends are atomic,
+    so two jobs finishing together get different places, which counting finished cells cannot give."""
     from datetime import datetime, timezone
 
     from guarantee_sim.runs.store import read_json
+    from guarantee_sim.runs.sweep import PROGRESS
 
     manifest = read_json(sweep_dir / "manifest.json") or {}
-    cells = manifest.get("cells") or []
-    done = sum((sweep_dir / c["cell"] / "summary.json").exists() for c in cells if isinstance(c, dict) and "cell" in c)
-    total = len(cells)
+    total = len(manifest.get("cells") or [])
+    if not total:
+        return "[sweep]"
+    record = sweep_dir / PROGRESS
+    fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{cell}\n".encode())
+    finally:
+        os.close(fd)
+    finished = record.read_text().splitlines()
+    done = finished.index(cell) + 1 if cell in finished else len(finished)
     try:
         elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(manifest["written"])).total_seconds()
     except (KeyError, TypeError, ValueError):
         elapsed = None
-    if not total:
-        return "[sweep]"
     left = ""
-    if done < total and done and elapsed is not None:
+    if done < total and elapsed is not None:
         seconds = round(elapsed * (total - done) / done)
         left = f", about {seconds // 60} min {seconds % 60} s left" if seconds >= 60 else f", about {seconds} s left"
-    return f"[{done:>{len(str(total))}}/{total}{left}]"
+    return f"[{min(done, total):>{len(str(total))}}/{total}{left}]"
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "-c")

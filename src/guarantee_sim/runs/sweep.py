@@ -29,6 +29,7 @@ from guarantee_sim.runs.store import (STORE_FORMAT, Damaged, Identity, Lock, res
                                       read_json, refusal, stored_identity)
 from guarantee_sim.scenario.schema import NOT_LEVERS, cell_name  # NOT_LEVERS: the run settings and the preset
 
+PROGRESS = ".progress"  # the cells finished in this launch, one line each, in the order they finished
 TABLES = ("sweep_runs.parquet", "sweep_summary.csv", "sweep_summary.json", "sweep.json")  # sweep.json last
 
 
@@ -384,6 +385,7 @@ class SweepStore:
         write_json(self.folder / "manifest.json", {"command": self.command, "written": now(),
                                                    "cells": [{"cell": n, "levers": lv, "overrides": self.jobs.get(n)}
                                                              for n, lv in self.cells.items()]})
+        (self.folder / PROGRESS).write_text("")
         remove_tables(self.folder)
 
     def __exit__(self, *exc) -> None:
@@ -417,6 +419,8 @@ class SweepAggregator(Callback):
             SweepAggregator.failed = " ".join(reason.split())
             print(f"guarantee-sim: error: sweep tables not written in {sweep_dir}: {SweepAggregator.failed}",
                   file=sys.stderr, flush=True)
+        finally:
+            (sweep_dir / PROGRESS).unlink(missing_ok=True)
 
     def _aggregate(self, config: DictConfig, sweep_dir: Path) -> None:
         from omegaconf import OmegaConf
