@@ -1,10 +1,10 @@
-"""The dashboard in a real browser (Debian's chromium via playwright), talking to 127.0.0.1 only.
-
-Loads the page served by `guarantee-sim-dashboard`, sets the attribution slider (and the
-render interval) with a click, resets, steps, and checks that the settings, the timeline and the narrative
-change. Leaves a screenshot in tests/artifacts/dashboard.png.
+"""The dashboard in a real browser (Debian's chromium via playwright) at a projector's 1280x720,
+talking to 127.0.0.1 only: the classroom view, a batch from the page against the command line,
+two designs on one seed against ``explain``, and the sweep explorer. Leaves screenshots in
+tests/artifacts/ (dashboard*.png), to be looked at.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -42,8 +42,38 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+SIZE = {"width": 1280, "height": 720}
+MESA_INTERNALS = ("PAGE 0", "Use Threads", "Render Interval", "Play Interval", "This website runs on Solara")
+# every visible element with text of its own: its text, its font size as shown (a CSS transform,
+# as Vuetify's floating labels have, scales it), and whether it is in the main panels (not the
+# sidebar or the title bar)
+TEXT_SIZES = """() => {
+  const scale = el => { let k = 1; for (let a = el; a; a = a.parentElement) {
+    const t = getComputedStyle(a).transform; if (t && t !== 'none') k *= Math.hypot(...new DOMMatrix(t).toFloat64Array().slice(0, 2)); }
+    return k; };
+  return [...document.querySelectorAll('body *')].filter(el =>
+    el.offsetParent && el.offsetWidth > 0 && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+  ).map(el => [el.textContent.trim().slice(0, 40),
+               parseFloat(getComputedStyle(el).fontSize) * scale(el),
+               !el.closest('.v-navigation-drawer, .v-app-bar, .v-toolbar, header')]); }"""
+
+
+def cli(args, cwd):
+    return subprocess.run([sys.executable, "-m", "guarantee_sim.runs.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, check=True)
+
+
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
+def results(tmp_path_factory):
+    """A small sweep for the explorer: two designs x two breach patterns."""
+    root = tmp_path_factory.mktemp("results")
+    cli(["-m", "commitments=paris_2026,budapest_like", "breach=sporadic,surge_offensive", "runs=20",
+         "hydra/launcher=basic", f"hydra.sweep.dir={root / 'sweeps' / 'designs'}"], root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory, results):
     """`guarantee-sim-dashboard` on a free loopback port; stopped after the tests."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,7 +81,8 @@ def dashboard(tmp_path_factory):
     log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", "from guarantee_sim.present.app import main; main()", "--port", str(port)],
+            [sys.executable, "-c", "from guarantee_sim.present.app import main; main()", "--port", str(port),
+             "--results", str(results)],
             stdout=log, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}/"
@@ -76,22 +107,9 @@ def dashboard(tmp_path_factory):
                 proc.wait()
 
 
-def text(page, selector: str) -> str:
-    return page.locator(selector).inner_text()
-
-
-def set_slider(page, label: str, value: float) -> float:
-    """Click a Vuetify slider's track where ``value`` lies (one change, as a user's click); return the value set."""
-    field = page.locator(".v-input", has=page.locator("label", has_text=label))
-    thumb = field.locator("[role=slider]")
-    low, high = float(thumb.get_attribute("aria-valuemin")), float(thumb.get_attribute("aria-valuemax"))
-    track = field.locator(".v-slider")
-    box = track.bounding_box()
-    track.click(position={"x": box["width"] * (value - low) / (high - low), "y": box["height"] / 2})
-    return float(thumb.get_attribute("aria-valuenow"))
-
-
-def test_load_move_a_slider_step_and_see_the_run_change(page, dashboard):
+@pytest.fixture
+def opened(page, dashboard):
+    """The dashboard at 1280x720, with nothing leaving the machine."""
     outside = []
 
     def only_loopback(route):
@@ -103,34 +121,124 @@ def test_load_move_a_slider_step_and_see_the_run_change(page, dashboard):
             route.abort()
 
     page.route("**/*", only_loopback)
-    page.set_viewport_size({"width": 1600, "height": 1000})
+    page.set_viewport_size(SIZE)
     page.goto(dashboard)
-    page.wait_for_selector("#gs-narrative", timeout=30_000)
-    assert page.locator(".gs-state").count() == 35
-    assert "nothing has happened yet" in text(page, "#gs-narrative")
-    assert "Up to day 0:" in text(page, "#gs-timeline-caption")
-    image = page.locator("img").first.get_attribute("src")
-
-    assert set_slider(page, "Attribution prob.", 0.3) == 0.3  # from 0.70; applied on Reset, as in Mesa
-    page.get_by_role("button", name="Reset").click()
-    page.wait_for_function("document.querySelector('#gs-settings').innerText.includes('Attribution probability 0.30')",
-                           timeout=15_000)
-    assert "commission.attribution_probability=0.3" in text(page, "#gs-command")
-
-    days = int(set_slider(page, "Render Interval", 61))  # each Step now advances about two months
-    assert 40 < days < 80
-    page.get_by_role("button", name="Step").click()
-    page.wait_for_function(
-        f"document.querySelector('#gs-timeline-caption').innerText.includes('Up to day {days}:')", timeout=15_000)
-    # the panels are separate widgets: each arrives in its own message
-    page.wait_for_function("!document.querySelector('#gs-narrative').innerText.includes('nothing has happened yet')",
-                           timeout=15_000)
-    page.wait_for_function(f"document.querySelector('img').getAttribute('src') !== {image!r}", timeout=15_000)
-    page.wait_for_function(f"document.querySelector('#gs-funnel').innerText.includes('Day {days} of 365')",
-                           timeout=15_000)
-    lines = [line for line in text(page, "#gs-narrative").splitlines() if line.startswith("Day ")]
-    assert lines and all(0 <= int(line.split(":")[0][4:]) <= days for line in lines)
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    page.wait_for_selector("#gs-why", timeout=30_000)
+    yield page
     assert all(not url.startswith(("http://127.", "http://localhost")) for url in outside)
+
+
+def text(page, selector: str) -> str:
+    return page.locator(selector).first.inner_text()
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def above_the_fold(page, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= SIZE["height"] and box["height"] > 20
+
+
+def smallest_text(page) -> tuple[float, str]:
+    sizes = [(round(size, 1), label) for label, size, main in page.evaluate(TEXT_SIZES) if main]
+    assert len(sizes) > 50  # the panels' text was found
+    return min(sizes)
+
+
+def test_the_classroom_view_reads_from_the_back_of_the_hall(opened):
+    page = opened
+    for selector in ("#gs-why", "#gs-timeline", "#gs-funnel"):  # without scrolling
+        assert above_the_fold(page, selector), selector
+    size, label = smallest_text(page)
+    assert size >= 16, (size, label)
+    page.evaluate("""() => { const s = document.createElement('span'); s.id = 'gs-probe'; s.textContent = 'tiny';
+                              s.style.fontSize = '11px'; document.querySelector('#gs-why').appendChild(s); }""")
+    assert smallest_text(page) == (11.0, "tiny")  # the check sees small type where there is some
+    page.evaluate("() => document.querySelector('#gs-probe').remove()")
+    values = page.locator(".gs-lever-value")
+    assert values.count() == 7 and values.first.is_visible()
+    assert "Detection by the monitoring: 1.00 x the preset's values" in values.first.inner_text()
+    assert "Commission attributes an incident: 70%" in text(page, '[data-lever="attribution"]')
+    body = page.locator("body").inner_text()
+    assert not [word for word in MESA_INTERNALS if word in body]
+    assert page.locator("#gs-coalition .gs-state").count() == 35
+    shoot(page, "dashboard.png")
+
+    page.get_by_role("button", name="To the end").click()
+    page.wait_for_function("document.querySelector('#gs-why-panel').innerText.includes('Day 365 of 365')", timeout=15_000)
+    assert "The trigger fired on day" in text(page, "#gs-why")
+    assert "Armed attack on day" in text(page, "#gs-in-time")
+    trigger = page.locator('#gs-timeline .gs-mark[data-mark="trigger"]')
+    trigger.hover(force=True)  # a tooltip a projector shows: large type, drawn on the page
+    tip = page.locator('#gs-timeline .gs-mark[data-mark="trigger"] .gs-tip')
+    assert tip.is_visible() and "trigger fires" in tip.inner_text()
+    assert float(tip.evaluate("el => parseFloat(getComputedStyle(el).fontSize)")) >= 16
+    assert smallest_text(page)[0] >= 16
+    shoot(page, "dashboard_end.png")
+
+
+def test_a_changed_setting_shows_at_once_and_steps_follow(opened):
+    page = opened
+    page.get_by_role("button", name="Step 7 days").click()
+    page.wait_for_function("document.querySelector('#gs-why-panel').innerText.includes('Day 7 of 365')", timeout=15_000)
+    page.get_by_label("Breach pattern").click(force=True)
+    page.get_by_role("option", name="hybrid", exact=True).click()
+    page.wait_for_function("document.querySelector('#gs-command').innerText.includes('breach=hybrid')", timeout=15_000)
+    assert "Day 7 of 365" in text(page, "#gs-why-panel")  # the new run brought to the day reached, no Reset
+
+
+@pytest.mark.slow  # the pages' numbers are rows, equal on both lines (test_cross_version.py)
+def test_a_batch_of_100_from_the_page_ends_with_the_command_lines_probabilities(opened, tmp_path):
+    page = opened
+    page.get_by_role("tab", name="Many runs").click()
+    page.get_by_role("button", name="Run the batch").click()
+    page.wait_for_function("document.querySelector('#gs-batch') && "
+                           "document.querySelector('#gs-batch').innerText.includes('100 of 100 runs done')", timeout=60_000)
+    command = text(page, "#gs-batch-command")
+    assert command == "guarantee-sim runs=100 seed=6"
+    cli([*command.split()[1:], f"hydra.run.dir={tmp_path / 'cell'}"], tmp_path)
+    summary = json.loads((tmp_path / "cell" / "summary.json").read_text())
+    for measure in ("attack_probability", "support_in_time_given_attack", "protected_probability",
+                    "activation_probability"):
+        p = summary[measure]
+        want = f"{p['estimate']:.1%} [{p['low']:.1%}, {p['high']:.1%}]"
+        assert text(page, f'#gs-batch td[data-measure="{measure}"]') == want, measure
+    shoot(page, "dashboard_batch.png")
+
+
+@pytest.mark.slow  # the pages' numbers are rows, equal on both lines (test_cross_version.py)
+def test_two_designs_side_by_side_on_one_seed_are_the_runs_explain_tells(opened):
+    from guarantee_sim.present import explain, narrative
+
+    page = opened
+    page.get_by_role("tab", name="Two designs, one seed").click()
+    page.wait_for_selector(".gs-compare", timeout=30_000)
+    blocks = page.locator(".gs-compare")
+    assert blocks.count() == 2
+    designs = [blocks.nth(i).get_attribute("data-design") for i in range(2)]
+    assert designs == ["paris_2026", "budapest_like"]
+    for i, design in enumerate(designs):
+        command = blocks.nth(i).locator(".gs-compare-command").inner_text()
+        assert command.endswith("seed=6")
+        told = explain.tell(command.split()[2:])
+        assert narrative.why(told.model) == blocks.nth(i).locator(".gs-why").inner_text()
+        assert f"commitments={design}" in command or design == "paris_2026"
+    shoot(page, "dashboard_compare.png")
+
+
+@pytest.mark.slow  # the pages' numbers are rows, equal on both lines (test_cross_version.py)
+def test_the_explorer_opens_a_sweep_and_a_click_shows_that_cell(opened):
+    page = opened
+    page.get_by_role("tab", name="Explore a sweep").click()
+    page.wait_for_selector("#gs-explorer .gs-heat-cell", timeout=30_000)
+    cells = page.locator("#gs-explorer .gs-heat-cell")
+    assert cells.count() == 4
+    cells.nth(1).click()
+    page.wait_for_selector("#gs-explorer-funnel", timeout=30_000)
+    page.wait_for_selector("#gs-explorer-run", timeout=30_000)
+    assert "guarantee-sim explain" in text(page, "#gs-explorer-run")
+    page.locator("#gs-explorer-funnel").scroll_into_view_if_needed()
+    shoot(page, "dashboard_explorer.png")

@@ -9,7 +9,8 @@ import pytest
 
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.model.events import COLUMNS, Event, EventKind, Reason
-from guarantee_sim.present import app, explain, narrative, timeline
+from guarantee_sim.present import explain, narrative, timeline
+from guarantee_sim.present.dashboard import charts
 from guarantee_sim.runs.runner import run_replications
 from guarantee_sim.scenario.compose import load_scenario
 
@@ -74,8 +75,10 @@ def test_every_decision_reason_has_words(told):
         assert narrative.reason_text(m, state, "military", reason), reason
 
 
-def test_the_dashboard_and_the_report_draw_the_same_timeline_function():
-    assert app.plot_timeline is timeline.plot_timeline
+def test_the_dashboard_and_the_report_draw_the_same_timeline_marks():
+    """The report draws the figure; the dashboard draws the same marks in HTML (type a projector
+    shows): one vocabulary of lanes, marks and colours, one figure function."""
+    assert charts.mark is timeline.mark and charts.MARKS is timeline.MARKS and charts.LANES is timeline.LANES
     report = [p for p in (SRC / "present").rglob("*.py") if "report" in p.parts or p.stem.startswith("report")]
     assert any("timeline.plot_timeline" in p.read_text() or "import plot_timeline" in p.read_text() for p in report)
     drawn = [p.name for p in SRC.rglob("*.py") if "def plot_timeline" in p.read_text()]
@@ -101,8 +104,9 @@ def test_the_engine_and_agents_import_nothing_that_writes_prose():
 def test_nothing_parses_narration_text():
     """Words are made at the edge and never read back: no regular expressions or sentence
     matching in the modules that handle runs' histories."""
-    for name in ("app.py", "timeline.py", "explain.py", "narrative.py"):
-        assert "re" not in _imports(SRC / "present" / name), name
+    for path in [SRC / "present" / n for n in ("app.py", "timeline.py", "explain.py", "narrative.py")] + sorted(
+            (SRC / "present" / "dashboard").glob("*.py")):
+        assert "re" not in _imports(path), path.name
     source = "\n".join(p.read_text() for p in SRC.rglob("*.py"))
     for gone in ("def classify(", "def story_mark(", "def story_stage(", "PLAIN_KIND", ".story["):
         assert gone not in source, gone

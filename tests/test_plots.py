@@ -1,7 +1,9 @@
 """The figure functions: they take the sweep's own tables, draw what the tables say, and stay readable."""
 
 import math
+from pathlib import Path
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,8 +20,11 @@ from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.analysis.stats import km_median
 from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
+from guarantee_sim.model.breaches import KIND_KEYS
 from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.scenario.compose import load_scenario
 
+ARTIFACTS = Path(__file__).parent / "artifacts"
 STAMP = "guarantee_sim 0.1.0 · commit abc123 · config test-sweep (breach, trigger) · 60 runs per cell · root seed 0 · horizon 365 days"
 CELLS = [("sporadic", "any_attributed"), ("sporadic", "armed_attack"), ("hybrid", "any_attributed"), ("hybrid", "armed_attack")]
 
@@ -199,6 +204,64 @@ def test_timeline_of_a_rerun_says_whether_it_reproduces_the_stored_row(sweep):
     tampered = dict(row.to_dict(), stage="below_trigger")
     fig = timeline.plot_timeline(model, stored=tampered)
     assert "re-run DIFFERS from the stored row" in texts_with(fig, "re-run")
+
+
+def breach_rows(fig: Figure) -> dict[str, dict]:
+    """Per breach-kind row of the timeline (its label in the narrative's words): its y, the days its
+    points mark, the day spans and heights of its bars, and their colours."""
+    ax = fig.axes[0]
+    rows = {t.get_text().replace("\n", " "): {"y": y, "points": [], "spans": [], "heights": [], "colours": set()}
+            for t, y in zip(ax.get_yticklabels(minor=True), ax.get_yticks(minor=True))}
+    words = {narrative.BREACH_WORDS[k]: k for k in KIND_KEYS}
+    for label, row in rows.items():
+        kind = words[label]
+        for c in ax.collections:
+            if c.get_gid() == f"breach:{kind}":
+                row["points"] += list(c.get_offsets()[:, 0])
+                assert set(c.get_offsets()[:, 1]) == {row["y"]}
+                row["colours"].add(tuple(c.get_facecolor()[0]))
+        for patch in ax.patches:
+            if patch.get_gid() == f"fire:{kind}":
+                row["spans"].append((patch.get_x(), patch.get_x() + patch.get_width()))
+                row["heights"].append(patch.get_height())
+                low, high = patch.get_y(), patch.get_y() + patch.get_height()
+                assert row["y"] - timeline.KIND_ROW / 2 < low < high < row["y"] + timeline.KIND_ROW / 2
+                row["colours"].add(tuple(patch.get_facecolor()))
+    return rows
+
+
+@pytest.mark.parametrize("breach,seed", [("surge_offensive", 3), ("chronic", 3), ("sporadic", 0), ("poisson", 0),
+                                         ("compliant", 0)])
+def test_timeline_gives_each_breach_kind_in_the_run_its_own_row(breach, seed):
+    """Surge and chronic runs have hundreds of incidents a year; drawn as points on one lane they
+    merged into a bar that hid the kinds. Each kind in the run's event record is a row of its own,
+    labelled in the narrative's words and drawn in its colour, and every incident of that kind is
+    on its row at its day: a point, or a bar over the days its aggregated fire covers."""
+    model = GuaranteeModel(load_scenario((f"breach={breach}",)), seed=seed, collect=False, record=True)
+    model.run()
+    events = model.events
+    breaches = events[events["kind"] == "breach"]
+    kinds = [k for k in KIND_KEYS if k in set(breaches["breach"])]
+    fig = timeline.plot_timeline(model, stamp=STAMP)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(timeline.LANES)
+    rows = breach_rows(fig)
+    assert list(rows) == [narrative.BREACH_WORDS[k] for k in kinds]
+    assert len(rows) == {"surge_offensive": 3, "chronic": 3, "sporadic": 5, "poisson": 1, "compliant": 0}[breach]
+    for kind, row in zip(kinds, rows.values()):
+        assert row["colours"] == {matplotlib.colors.to_rgba(style.BREACH_COLOURS[kind])}
+        for day in breaches.loc[breaches["breach"] == kind, "day"]:
+            assert day in row["points"] or any(lo <= day <= hi for lo, hi in row["spans"]), (kind, day)
+        assert len(row["points"]) + len(row["spans"]) == (breaches["breach"] == kind).sum()
+    readable(fig)
+    if breach == "surge_offensive":  # the war's fire after the offensive stands above the managed fire before it
+        attack = breaches.loc[breaches["breach"] == "armed_attack", "day"].iloc[0]
+        for label in (narrative.BREACH_WORDS["small_arms"], narrative.BREACH_WORDS["artillery"]):
+            spans, heights = rows[label]["spans"], rows[label]["heights"]
+            before = [h for (lo, _), h in zip(spans, heights) if lo < attack]
+            after = [h for (lo, _), h in zip(spans, heights) if lo >= attack]
+            assert after and min(after) > max(before)
+        ARTIFACTS.mkdir(exist_ok=True)
+        fig.savefig(ARTIFACTS / "timeline_dense.png", dpi=100)
 
 
 def test_stamp_is_wrapped_to_the_figure_width():

@@ -1,8 +1,10 @@
 """``guarantee-sim-report``: every figure from a real sweep, one offline HTML file, the sweep's numbers."""
 
 import base64
+import io
 import math
 import json
+import os
 import re
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from guarantee_sim.analysis.sensitivity.cli import compose_study
 from guarantee_sim.analysis.sensitivity.result import RESULT
 from guarantee_sim.analysis.sensitivity.study import run_study
 from guarantee_sim.analysis.sensitivity.write import write_study
-from guarantee_sim.present import style, sweep_figures
+from guarantee_sim.present import plots, style, sweep_figures
 from guarantee_sim.present.report.cli import main as report_main
 from guarantee_sim.present.report.cli import parser
 from guarantee_sim.present.report.figures import build_figures, paired_table
@@ -34,6 +36,7 @@ from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
 
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
+CHROMIUM = "/usr/bin/chromium"
 KINDS = ["deterrence", "heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]  # the headline first
 
 
@@ -148,7 +151,6 @@ with sync_playwright() as p:
     browser.close()
 print(json.dumps({"asked": asked, "images": images}))
 """
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no chromium at {CHROMIUM} (make test installs it)")
@@ -160,6 +162,95 @@ def test_report_opens_offline_in_a_browser_with_every_figure(made):
     assert seen["asked"] == [(made / "report.html").resolve().as_uri()]
     assert [kind for kind, _ in seen["images"]] == KINDS
     assert all(width > 300 for _, width in seen["images"])
+
+
+# the printed report ------------------------------------------------------------------------------
+WIDE = ["-m", "breach=sporadic,hybrid,salami,poisson",
+        "trigger=any_attributed,armed_attack,count_window,cumulative_severity,graduated,trip_wire", "runs=8"]
+needs_chromium = pytest.mark.skipif(  # under CI (which installs chromium) a missing browser fails instead
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"Debian's chromium is not installed at {CHROMIUM} (CI installs it)")
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """No base URL: the page is a file (replaces pytest-base-url's fixture, which pytest 9 flags as deprecated)."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium, headless, as tests/test_browser.py launches it; playwright's own browser download is not used."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    """A sweep of 24 cells (8 runs each), more rows than the summary table's scroll box shows on a
+    screen, and its report; the sweep runs in this process (``guarantee-sim``'s own main)."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    from guarantee_sim.runs import cli as run_cli
+
+    root = tmp_path_factory.mktemp("print")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setattr(sys, "argv", ["guarantee-sim"])
+        try:
+            run_cli.main([*WIDE, "hydra.sweep.dir=results/wide"])
+        finally:
+            GlobalHydra.instance().clear()
+    folder = root / "results" / "wide"
+    report_main([str(folder)])
+    return folder
+
+
+def row_label(row) -> str:
+    """A summary row as it begins on paper: its lever values (the table's first columns) and its runs."""
+    return " ".join(str(row[k]) for k in plots.lever_columns(row.to_frame().T)) + f" {row['runs']}"
+
+
+def printed_rows(page, html: Path, summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """The summary table's rows in the text of the page printed to PDF (A4), in the order printed:
+    (the row's label, its text up to the next row's label)."""
+    from pypdf import PdfReader
+
+    page.goto(html.resolve().as_uri())
+    reader = PdfReader(io.BytesIO(page.pdf(format="A4")))
+    labels = [row_label(r) for _, r in summary.iterrows()]
+    rows: list[list[str]] = []
+    for line in "\n".join(p.extract_text() for p in reader.pages).splitlines():
+        label = next((x for x in labels if line.startswith(x + " ")), None)
+        if label:
+            rows.append([label, line])
+        elif rows:
+            rows[-1][1] += " " + line
+    return [(label, text) for label, text in rows]
+
+
+@needs_chromium
+def test_the_printed_report_has_every_summary_row(wide, page):
+    """Acceptance: the printed (PDF) report contains every summary row. On screen the table scrolls
+    in a box; the print stylesheet opens it and fits it to the page, so every cell of
+    sweep_summary.csv is a row of the PDF, once, with every column's text. Without that stylesheet
+    the same extraction loses the rows below the box: the check can fail."""
+    summary = pd.read_csv(wide / "sweep_summary.csv")
+    assert len(summary) == 24
+    label_of = {r["cell"]: row_label(r) for _, r in summary.iterrows()}
+    table = parsed(wide / "report.html").tables["summary-table"]
+    shown = {label_of[r["attrs"]["data-cell"]]: [" ".join(c["text"].split()) for c in r["cells"]]
+             for r in table if r["attrs"].get("data-cell")}
+    rows = printed_rows(page, wide / "report.html", summary)
+    assert sorted(label for label, _ in rows) == sorted(label_of.values())
+    for label, text in rows:  # every column too: nothing cut at the page's right edge
+        assert all(cell in text for cell in shown[label]), (label, shown[label], text[:300])
+    html = (wide / "report.html").read_text()
+    unprinted = wide / "report_without_print_stylesheet.html"
+    unprinted.write_text(re.sub(r"@media print \{.*?\n\}\n", "", html, flags=re.S))
+    assert "@media print" in html and "@media print" not in unprinted.read_text()
+    boxed = [label for label, _ in printed_rows(page, unprinted, summary)]
+    assert 0 < len(boxed) < len(summary) and set(boxed) < set(label_of.values())
 
 
 def test_report_table_numbers_equal_the_sweep_summary(made, workspace):
@@ -379,6 +470,7 @@ def test_sensitivity_study_section(workspace, capsys):
     html = (folder / "report.html").read_text()
     page = parsed(folder / "report.html")
     assert "Which assumptions matter" in html and "breach rate" in html and "Where binding support fails" in html
+    assert '<p class="caveat"><strong>Warning.</strong> study.n = 8 is too small for these indices to mean anything' in html
     assert [f["kind"] for f in page.figures].count("sensitivity") >= 2
     assert all(f["src"].startswith("data:image/png;base64,") for f in page.figures)
     for name in ("sobol_activation_probability", "sobol_median_days_to_activation", "discovery"):

@@ -24,7 +24,7 @@ from guarantee_sim.analysis.sensitivity.indices import saltelli_2010, sobol_tabl
 from guarantee_sim.analysis.sensitivity.levers import Lever
 from guarantee_sim.analysis.sensitivity.result import KIND, RESULT, find_studies, is_study, load_result
 from guarantee_sim.analysis.sensitivity.sampling import sample_design, saltelli_points
-from guarantee_sim.analysis.sensitivity.study import check_study, run_study
+from guarantee_sim.analysis.sensitivity.study import check_study, run_study, size_warnings, too_wide
 from guarantee_sim.analysis.sensitivity.text import report_markdown
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.errors import ConfigError
@@ -335,18 +335,106 @@ def test_index_figure_ranks_levers_with_whiskers(analytic_study):
     assert fig is not None and fig.axes[0].get_xlabel()
 
 
-def test_a_study_too_small_for_its_precision_warns_with_the_n_it_needs():
+def test_a_study_too_small_for_its_precision_warns_with_the_n_it_needs(analytic_study):
+    """At n = 64 the analytic study's intervals lie within the index range but are wider than
+    +/-0.05: the warning names study.precision and a power of 2 above 64; asked for +/-1, none."""
+    t = analytic_study.indices
+    assert too_wide(t[t["outcome"] == "activation_probability"]) is None
+    (note,) = size_warnings(t[t["outcome"] == "activation_probability"], 64, 0.05, 0.95)
+    assert re.match(r"^study\.n=64 is too small for study\.precision=0\.05: .* about study\.n=\d+ would reach \+/-0\.05$", note)
+    need = int(re.search(r"about study\.n=(\d+)", note).group(1))
+    assert need > 64 and need & (need - 1) == 0  # a power of 2, as the design needs
+    assert size_warnings(t[t["outcome"] == "activation_probability"], 64, 1.0, 0.95) == []
+
+
+@pytest.fixture(scope="module")
+def too_small_study():
+    """The analytic study at n = 16 with 4 runs a point: intervals wider than the index range."""
     config = analytic_config(("study.n=16", "study.replicates=4", "study.noise_points=0"), inert=False)
-    config["study"]["precision"] = 0.05
     logged = []
     res = run_study(config, workers=1, log=logged.append)
+    return res, logged
+
+
+def test_intervals_wider_than_the_index_range_warn_whatever_the_precision(too_small_study):
+    """At n = 16 a 95% interval spans more than [0, 1]: the indices rank nothing. The study warns
+    (one line, logged as the command prints it on stderr) with the study.n that would narrow the
+    widest interval to +/- study.precision (0.5 here), and it does so even when study.precision
+    asks for less than that interval's half-width."""
+    res, logged = too_small_study
     assert res.meta["warnings"] and [f"warning: {w}" for w in res.meta["warnings"]] == [x for x in logged if x.startswith("warning")]
-    assert re.match(r"^study\.n=16 is too small for study\.precision=0\.05: .* about study\.n=\d+", res.meta["warnings"][0])
-    need = int(re.search(r"about study\.n=(\d+)", res.meta["warnings"][0]).group(1))
-    assert need > 16 and need & (need - 1) == 0  # a power of 2, as the design needs
-    # the same study asked for less precision does not warn
-    config["study"]["precision"] = 1.0
-    assert run_study(config, workers=1).meta["warnings"] == []
+    pattern = (r"^study\.n=16 is too small for the Sobol' indices of (\w+) to mean anything: the 95% interval of (\w+)'s "
+               r"(total|first-order) index runs from (\S+) to (\S+), wider than the whole index range \[0, 1\]; "
+               r"about study\.n=(\d+) would narrow it to \+/-0\.5 \(study\.precision\)$")
+    for note in res.meta["warnings"]:
+        outcome, lever, index, low, high, need = re.match(pattern, note).groups()
+        row = res.indices.set_index(["outcome", "lever"]).loc[(outcome, lever)]
+        col = "ST" if index == "total" else "S1"
+        assert float(high) - float(low) > 1 and float(high) == pytest.approx(row[f"{col}_high"], rel=0.01)
+        assert int(need) > 16 and int(need) & (int(need) - 1) == 0
+    assert len(size_warnings(res.indices, 16, 1.0, 0.95)) == len(res.meta["warnings"])
+
+
+def test_intervals_wider_than_the_index_range_are_marked_in_the_figure_and_the_report(too_small_study, analytic_study):
+    from guarantee_sim.analysis.sensitivity.text import result_markdown
+    from guarantee_sim.analysis.sensitivity.write import study_result
+    from guarantee_sim.present.sensitivity_plots import plot_sobol_indices
+
+    res, _ = too_small_study
+    outcome = re.match(r"study\.n=16 is too small for the Sobol' indices of (\w+)", res.meta["warnings"][0]).group(1)
+    fig = plot_sobol_indices(res.indices, outcome, res.meta)
+    (warning,) = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "too_small"]
+    assert warning.startswith("Warning: study.n = 16 is too small for these indices to mean anything") and "about study.n = " in warning
+    (ax,) = fig.axes
+    cut = [line for line in ax.lines if line.get_gid() == "cut"]  # whiskers beyond the axis end in an arrow at its edge
+    assert cut and all(x in ax.get_xlim() for line in cut for x in line.get_xdata())
+    markdown = result_markdown(study_result(res))
+    assert "**Warning:** study.n = 16 is too small for these indices to mean anything" in markdown
+    # companion: at n = 64 the intervals lie within the range; nothing is marked
+    fig = plot_sobol_indices(analytic_study.indices, "activation_probability", analytic_study.meta)
+    assert not [t for t in fig.texts if t.get_gid() == "too_small"]
+    assert "**Warning:**" not in result_markdown(study_result(analytic_study))
+
+
+def test_the_median_figure_shows_where_the_median_is_reached_when_it_has_no_indices():
+    """With a rare breach, fewer than half of a point's runs activate almost everywhere: the median
+    lies beyond the horizon at all but two of 288 points and has no indices. Its figure then plots
+    each point's activation probability against the lever that drives it most (the breach rate),
+    with the one-half line above which the median exists, and the text says which points have one."""
+    from guarantee_sim.analysis.sensitivity.text import format_study, result_markdown
+    from guarantee_sim.analysis.sensitivity.write import study_result
+    from guarantee_sim.present.sensitivity_plots import plot_sobol_indices
+
+    config = analytic_config(("study.n=32", "study.replicates=8", "study.noise_points=0", "study.bootstrap=100",
+                              "study.levers.breach_rate.low=0.0005", "study.levers.breach_rate.high=0.0015"), inert=False)
+    res = run_study(config, workers=1)
+    sample = res.sample
+    reached = int(sample["median_reached"].sum())
+    assert res.indices.loc[res.indices["outcome"] == "median_days_to_activation", "ST"].isna().all()
+    assert reached == 2 and len(sample) == 288
+    assert (sample.loc[sample["median_reached"], "activation_probability"] >= 0.5).all()
+    assert (sample.loc[~sample["median_reached"], "activation_probability"] < 0.5).all()
+    fig = plot_sobol_indices(res.indices, "median_days_to_activation", res.meta, sample=sample)
+    (ax,) = fig.axes
+    drawn = [c.get_offsets() for c in ax.collections]
+    assert sorted(len(o) for o in drawn) == [reached, len(sample) - reached]
+    points = np.vstack(drawn)
+    assert sorted(points[:, 0]) == pytest.approx(sorted(sample["breach_rate"]))
+    assert sorted(points[:, 1]) == pytest.approx(sorted(sample["activation_probability"]))
+    assert [line.get_ydata()[0] for line in ax.lines] == [0.5]
+    assert ax.get_xscale() == "log" and ax.get_xlabel().startswith("breach rate (per day)")
+    title = ax.get_title(loc="left").replace("\n", " ")
+    assert "no Sobol' indices" in title and "at 1% of the points (2 of 288)" in title
+    legend = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    assert f"median reached within the horizon: {reached} points" in legend
+    why = "only where at least half of a point's runs activate: at 1% of the points (2 of 288)"
+    assert why in format_study(res)
+    markdown = result_markdown(study_result(res, {"median_days_to_activation": "sobol_median_days_to_activation.png"}))
+    section = markdown.split("### median days to activation", 1)[1].split("###", 1)[0]
+    assert why in section and "](sobol_median_days_to_activation.png)" in section
+    # without the points the figure still says why it has no indices
+    fig = plot_sobol_indices(res.indices, "median_days_to_activation", res.meta)
+    assert "not estimated" in " ".join(t.get_text() for t in fig.axes[0].texts)
 
 
 def test_the_command_prints_the_size_warning_on_stderr(tmp_path, monkeypatch, capsys):
@@ -354,4 +442,4 @@ def test_the_command_prints_the_size_warning_on_stderr(tmp_path, monkeypatch, ca
     monkeypatch.setattr("sys.argv", ["guarantee-sim-sensitivity"])
     main(SMALL)
     err = capsys.readouterr().err
-    assert re.search(r"^guarantee-sim-sensitivity: warning: study\.n=8 is too small for study\.precision=0\.1: ", err, re.M), err
+    assert re.search(r"^guarantee-sim-sensitivity: warning: study\.n=8 is too small for .*; about study\.n=\d+ would ", err, re.M), err

@@ -9,10 +9,13 @@ They work in notebooks as well as in ``guarantee-sim-sensitivity`` (which saves 
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from guarantee_sim.analysis.sensitivity.text import median_missing, wide_interval
 
 OUTCOME_TITLES = {
     "activation_probability": "P(binding support activates within the horizon)",
@@ -20,14 +23,19 @@ OUTCOME_TITLES = {
 }
 ST_COLOUR = "#1f4e79"
 S1_COLOUR = "#e07b00"
+WARNING_COLOUR = "#b2182b"
 
 
-def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = None, top: int | None = None) -> Figure:
+def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = None, top: int | None = None,
+                       sample: pd.DataFrame | None = None) -> Figure:
     """Levers ranked by total index (top first), each with its total (ST) and first-order (S1)
     index and their bootstrap intervals as whiskers.
 
     The gap between ST and S1 is the lever's share in interactions; an interval reaching 0 means
-    the sample cannot tell the lever from an inert one.
+    the sample cannot tell the lever from an inert one. Where an interval is wider than the whole
+    index range [0, 1] the figure says that ``study.n`` is too small, and which n would do, above
+    the plot. The median days to activation without indices (``sample`` given: the study's points)
+    shows where the median is reached instead (``plot_median_reached``).
     """
     t = indices[indices["outcome"] == outcome].copy()
     t = t.sort_values("ST", ascending=False, na_position="last")
@@ -36,10 +44,12 @@ def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = 
     labels = t["label"] if "label" in t else t["lever"]
     k = len(t)
     empty = bool(t["ST"].isna().all())
-    fig = Figure(figsize=(8.0, 2.0 if empty else 1.6 + 0.38 * max(k, 1)), layout="constrained")
-    ax = fig.add_subplot(1, 1, 1)
     label = ((meta or {}).get("outcomes") or {}).get(outcome, {}).get("label")
     title = (label[0].upper() + label[1:]) if label else OUTCOME_TITLES.get(outcome, outcome)
+    if empty and outcome == "median_days_to_activation" and sample is not None and meta:
+        return plot_median_reached(sample, indices, meta, title)
+    fig = Figure(figsize=(8.0, 2.0 if empty else 1.6 + 0.38 * max(k, 1)), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
     if empty:
         why = "The outcome varies at fewer than 5% of the points:\nits indices are not estimated."
         reached = (meta or {}).get("median_reached_share")
@@ -70,9 +80,14 @@ def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = 
     ax.set_ylim(-0.7, k - 0.3)
     lows = t[["S1_low", "ST_low"]].to_numpy(dtype=float)
     highs = t[["S1_high", "ST_high"]].to_numpy(dtype=float)
-    xmin = min(-0.05, float(np.nanmin(lows)) - 0.02)
+    xmin = max(-1.0, min(-0.05, float(np.nanmin(lows)) - 0.02))
     xmax = max(0.3, min(1.3, float(np.nanmax(highs)) + 0.05))
     ax.set_xlim(xmin, xmax)
+    for col, colour, dy in (("ST", ST_COLOUR, 0.16), ("S1", S1_COLOUR, -0.16)):  # whiskers cut at the edge: arrows
+        for edge, side, marker in ((xmax, t[f"{col}_high"] > xmax, ">"), (xmin, t[f"{col}_low"] < xmin, "<")):
+            if side.any():
+                ax.plot(np.full(int(side.sum()), edge), y[side.to_numpy()] + dy, ls="none", marker=marker, color=colour,
+                        markersize=6, clip_on=False, gid="cut")
     ax.set_xlabel("Sobol' index: share of the outcome's variance (0 to 1); whiskers: 95% bootstrap interval", fontsize=9)
     ax.grid(axis="x", color="0.9")
     ax.set_axisbelow(True)
@@ -87,6 +102,56 @@ def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = 
         if outcome == "median_days_to_activation" and reached is not None and reached < 0.5:
             sub += f"\nthe median is reached at only {reached:.0%} of the points: read with care"
     ax.set_title(f"Which levers drive it: {title}{sub}", fontsize=9.5, loc="left")
+    warning = (wide_interval(t, int(meta["n"]), float(meta.get("precision", 0.1)), dict(zip(t["lever"], labels)))
+               if meta and meta.get("n") else None)
+    if warning:
+        fig.suptitle(textwrap.fill("Warning: " + warning, 110), fontsize=9, color=WARNING_COLOUR, x=0.01, ha="left",
+                     gid="too_small")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return fig
+
+
+def plot_median_reached(sample: pd.DataFrame, indices: pd.DataFrame, meta: dict, title: str) -> Figure:
+    """Why the median days to activation has no indices: each point's activation probability
+    against the lever that drives it most, the one-half line, and the points above it, where the
+    median is reached within the horizon (their median days in the legend).
+
+    Why: an empty placeholder says nothing; this shows which points have a median and which
+    assumptions put them there.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    info = {lv["name"]: lv for lv in meta.get("levers", [])}
+    ranked = indices[(indices["outcome"] == "activation_probability") & indices["ST"].notna()].sort_values("ST", ascending=False)
+    lead = next((name for name in [*ranked["lever"], *info] if name in sample.columns), None)
+    reached = sample["median_reached"].to_numpy(dtype=bool)
+    p = sample["activation_probability"].to_numpy(dtype=float)
+    x = sample[lead].to_numpy(dtype=float) if lead else np.arange(len(sample), dtype=float)
+    fig = Figure(figsize=(8.0, 4.6), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(x[~reached], p[~reached], s=9, color="0.55", alpha=0.35, linewidths=0,
+               label=f"median beyond the horizon: {int((~reached).sum()):,} points")
+    days = sample.loc[reached, "median_days_to_activation"].to_numpy(dtype=float)
+    span = f"; medians {days.min():.0f}–{days.max():.0f} days" if len(days) else ""
+    ax.scatter(x[reached], p[reached], s=16, color=ST_COLOUR, linewidths=0, zorder=3,
+               label=f"median reached within the horizon: {int(reached.sum()):,} points{span}")
+    ax.axhline(0.5, color=WARNING_COLOUR, lw=1.0, ls="--", zorder=2, label="half of the runs activate")
+    ax.set_ylim(-0.03, 1.03)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("share of the point's runs that activate\n(activation probability)", fontsize=9)
+    if lead:
+        lv = info.get(lead, {})
+        ax.set_xlabel(f"{lv.get('label', lead)}" + (f" ({lv['unit']})" if lv.get("unit") else "")
+                      + (": the lever that drives the activation probability most" if len(ranked) else ""), fontsize=9)
+        if lv.get("scale") == "log":
+            ax.set_xscale("log")
+    else:
+        ax.set_xlabel("sample point", fontsize=9)
+    ax.grid(color="0.92")
+    ax.set_axisbelow(True)
+    why = median_missing(float(reached.mean()), len(sample), int(meta.get("replicates", 0)), float(meta.get("horizon", 0)))
+    ax.set_title(f"{title}: no Sobol' indices; where the median is reached instead\n" + textwrap.fill(why, 110),
+                 fontsize=9.5, loc="left")
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig
 

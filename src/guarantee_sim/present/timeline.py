@@ -11,13 +11,17 @@ import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
+from guarantee_sim.model.breaches import KIND_KEYS
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
-from guarantee_sim.present.narrative import REGIME_ORDER
-from guarantee_sim.present.style import LABEL, SMALL, TICK, TYPE_COLOURS, new_figure, pretty, wrapped_title
+from guarantee_sim.present.narrative import BREACH_WORDS, REGIME_ORDER
+from guarantee_sim.present.style import (BREACH_COLOURS, LABEL, SMALL, TICK, TYPE_COLOURS, new_figure, pretty, wrap,
+                                         wrapped_title)
 
 LANES = ("Violator", "Breaches", "Monitoring", "Commission", "Trigger", "Decisions", "Deliveries")
+KIND_ROW = 0.62  # a breach kind's row under the Breaches lane, in lanes
 MARKS = {  # mark -> lane, marker, colour, filled, legend label (None: drawn as a line, not a point)
     "choice": ("Violator", "d", "#7f3b08", False, "violator's decision (size: rung)"),
     "breach": ("Breaches", "o", "#7f3b08", True, "breach (size: severity)"),
@@ -65,9 +69,68 @@ def mark(event: Event) -> str:
     return k.value
 
 
+def lane_positions(kinds: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """(lane -> y, breach kind -> y), top down: the Breaches lane is a header with one narrower
+    row beneath it per breach kind in ``kinds``."""
+    lane_y, kind_y, y = {}, {}, 0.0
+    for lane in LANES:
+        lane_y[lane] = y
+        if lane == "Breaches" and kinds:
+            y -= 0.35
+            for k in kinds:
+                y -= KIND_ROW
+                kind_y[k] = y
+            y -= 0.2
+        y -= 1.0
+    return lane_y, kind_y
+
+
+def draw_breaches(ax, events, kind_y: dict[str, float], war_period: float) -> list:
+    """Each breach on its kind's row, in the kind's colour: a single incident as a point (size:
+    severity), aggregated fire (count > 1: a day's fire, or the war's fire of ``war_period`` days)
+    as a bar over the days it covers, its height growing with the log of the violations a day,
+    one scale for every kind. Returns the legend's handles.
+
+    Why: surge and chronic runs have hundreds of incidents; as points they merged into one bar
+    that hid which kinds occurred, the surge before an offensive and the war after it.
+    """
+    fire: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kind_y}  # (start, days, violations a day)
+    single: dict[str, tuple[list, list]] = {k: ([], []) for k in kind_y}
+    for e in events:
+        if e.kind is not EventKind.BREACH or e.breach not in kind_y:
+            continue
+        if e.reason is Reason.WAR:
+            fire[e.breach].append((e.day - war_period / 2, war_period, float(e.count) / war_period))
+        elif (e.count or 1) > 1:
+            fire[e.breach].append((math.floor(e.day), 1.0, float(e.count)))
+        else:
+            single[e.breach][0].append(e.day)
+            single[e.breach][1].append(6.0 + 8.0 * float(e.severity))
+    most = max([rate for bars in fire.values() for _, _, rate in bars], default=0.0)
+    tall = 0.85 * KIND_ROW
+    for k, y in kind_y.items():
+        if fire[k]:
+            start, width, rate = zip(*fire[k])
+            ax.bar(start, [tall * math.log1p(r) / math.log1p(most) for r in rate], width=width, bottom=y - tall / 2,
+                   align="edge", color=BREACH_COLOURS[k], lw=0, antialiased=False, zorder=2, gid=f"fire:{k}")
+        days, sizes = single[k]
+        if days:
+            ax.scatter(days, [y] * len(days), s=sizes, marker="o", color=BREACH_COLOURS[k], edgecolors="white",
+                       linewidths=0.5, zorder=3, gid=f"breach:{k}")
+    handles = []
+    if any(days for days, _ in single.values()):
+        handles.append(Line2D([], [], marker="o", ls="none", color="0.35", ms=6,
+                              label="breach, on its kind's row (size: severity)"))
+    if most:
+        handles.append(Patch(color="0.35", label=f"fire, on its kind's row: height ~ log of the\nviolations a day "
+                                                  f"(tallest: {most:,.0f} a day)"))
+    return handles
+
+
 def plot_timeline(model, stored: dict | None = None, title: str | None = None, stamp: str | None = None) -> Figure:
-    """One recorded run: the chain's events on lanes, and the coalition cascade below — which
-    state approved and began delivering which support when, grouped by legal regime.
+    """One recorded run: the chain's events on lanes (the breaches on one row per kind that
+    occurred, ``draw_breaches``), and the coalition cascade below — which state approved and
+    began delivering which support when, grouped by legal regime.
 
     ``model`` is a ``GuaranteeModel`` run with ``record=True`` (also mid-run: the dashboard draws
     it after each step, with a dashed line at the current day); ``stored`` the run's row from
@@ -88,13 +151,15 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
     days = [d for a in coalition for d in (*a.approved_day.values(), *a.delivery_day.values())]
     if not days:  # nobody approved anything: no cascade to draw, one line says so
         rows = []
-    top_h, row_h = 0.42 * len(LANES), 0.17
+    kinds = [k for k in KIND_KEYS if any(e.kind is EventKind.BREACH and e.breach == k for e in model.event_log)]
+    lane_y, kind_y = lane_positions(kinds)
+    bottom = min(lane_y.values()) - 0.6
+    top_h, row_h = 0.42 * (0.6 - bottom - 0.2), 0.17
     cascade_h = row_h * len(rows) if rows else 0.5
     fig, sf = new_figure(9.0, 2.3 + top_h + cascade_h, stamp)
     ax, cx = sf.subplots(2, 1, height_ratios=[top_h, cascade_h])
 
-    # the chain's events
-    lane_y = {lane: len(LANES) - 1 - i for i, lane in enumerate(LANES)}
+    # the chain's events; breaches on one row per kind (draw_breaches)
     points: dict[str, tuple[list, list, list]] = {}
     activation = trigger = None
     for e in model.event_log:
@@ -103,11 +168,9 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
             activation = e.day
         if m in ("trigger", "overt_trigger") and trigger is None:
             trigger = e.day
-        if MARKS[m][0] is None:
+        if MARKS[m][0] in (None, "Breaches"):
             continue
         size = 22.0
-        if m == "breach":
-            size = 6.0 + 12.0 * float(e.severity)
         if m == "choice":
             size = 6.0 + 12.0 * e.count
         if m in ("trigger", "overt_trigger"):
@@ -116,7 +179,7 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
         xs.append(e.day)
         ys.append(lane_y[MARKS[m][0]])
         ss.append(size)
-    handles = []
+    handles = draw_breaches(ax, model.event_log, kind_y, float(model.spec.war_period))
     for m, (lane, marker, colour, filled, label) in MARKS.items():
         if m not in points:
             continue
@@ -127,7 +190,11 @@ def plot_timeline(model, stored: dict | None = None, title: str | None = None, s
             handles.append(Line2D([], [], marker=marker, ls="none", color=colour, ms=6,
                                   markerfacecolor=colour if filled or marker in ("x", "|") else "none", label=label))
     ax.set_yticks(list(lane_y.values()), list(lane_y.keys()), fontsize=TICK)
-    ax.set_ylim(-0.6, len(LANES) - 0.4)
+    if kinds:
+        ax.set_yticks(list(kind_y.values()), [wrap(BREACH_WORDS[k], 18) for k in kind_y], minor=True, fontsize=SMALL - 1)
+        ax.tick_params(axis="y", which="minor", length=0)
+        ax.axhspan(min(kind_y.values()) - KIND_ROW / 2, lane_y["Breaches"] + 0.3, color="0.965", lw=0, zorder=0)
+    ax.set_ylim(bottom, 0.6)
     ax.grid(axis="x", color="0.92")
     for a in (ax, cx):
         if trigger is not None:

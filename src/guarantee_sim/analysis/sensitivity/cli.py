@@ -13,7 +13,8 @@ every point: common random numbers), and reports
   (``scipy.stats.bootstrap``) for the activation probability and the median days to activation;
 - the lever regions where binding support fails, found by a CART tree (``discovery.py``), and PRIM's
   box beside it when EMA Workbench (the extra ``ema``) is installed;
-- a warning (one line) when ``study.n`` is too small for ``study.precision``.
+- a warning (one line) when ``study.n`` is too small for ``study.precision``, or for the
+  indices to mean anything (an interval wider than the whole index range [0, 1]).
 
 The method, and why the model's noise is handled by replicate means, is in docs/sensitivity.md.
 Every input is checked before Hydra creates the output folder: bad input ends with one line on
@@ -124,7 +125,7 @@ def _app_main(cfg) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     config = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     res = run_study(config, log=lambda s: print(s, flush=True))
-    for note in res.meta["warnings"]:  # a study too small for its precision: one line each on stderr
+    for note in res.meta["warnings"]:  # a study too small for its precision or its indices: one line each on stderr
         print(f"{PROG}: warning: {note}", file=sys.stderr, flush=True)
     resolved = OmegaConf.to_yaml(cfg, resolve=True)
     write_study(res, out, resolved)

@@ -100,6 +100,7 @@ class StudyResult:
     levers: tuple[Lever, ...]
     outcomes: tuple[OutcomeIndices, ...]
     failures: Failures
+    precision: float = 0.1  # the half-width asked of the total indices' intervals (study.precision)
 
     def indices_frame(self) -> pd.DataFrame:
         """The index table as ``indices.csv`` lays it out (one row per outcome and lever), ranked."""

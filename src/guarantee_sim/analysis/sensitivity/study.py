@@ -205,19 +205,59 @@ def run_study(config: dict, workers: int | None = None, log: Callable[[str], Non
 
 
 def size_warnings(indices: pd.DataFrame, n: int, precision: float, confidence: float) -> list[str]:
-    """One line per outcome whose widest total-index interval is wider than +/- ``precision``, with the
-    n that would reach it (intervals narrow about as 1/sqrt(n))."""
+    """One line per outcome whose indices' intervals are too wide, with the n that would narrow them:
+    where one is wider than the whole index range [0, 1] (the indices then say nothing, whatever
+    ``precision`` asks), else where a total index's interval is wider than +/- ``precision``."""
     out = []
     for outcome, t in indices.groupby("outcome", sort=False):
+        wide = too_wide(t)
+        if wide is not None:
+            lever, index, low, high = wide
+            out.append(f"study.n={n} is too small for the Sobol' indices of {outcome} to mean anything: the "
+                       f"{confidence:.0%} interval of {lever}'s {index} index runs from {low:.3g} to {high:.3g}, wider "
+                       f"than the whole index range [0, 1]; " + remedy(needed_n(n, (high - low) / 2, precision), precision))
+            continue
         half = (t["ST_high"] - t["ST_low"]) / 2
         if not half.notna().any() or half.max() <= precision:
             continue
         worst = t.loc[half.idxmax()]
-        need = 2 ** math.ceil(math.log2(n * (half.max() / precision) ** 2))
         out.append(f"study.n={n} is too small for study.precision={precision:g}: the {confidence:.0%} interval of "
-                   f"{outcome}'s total index for {worst['lever']} is +/-{half.max():.2g}; about study.n={need} "
-                   f"would reach +/-{precision:g}")
+                   f"{outcome}'s total index for {worst['lever']} is +/-{half.max():.2g}; about "
+                   f"study.n={needed_n(n, half.max(), precision)} would reach +/-{precision:g}")
     return out
+
+
+def too_wide(t: pd.DataFrame) -> tuple[str, str, float, float] | None:
+    """The widest total or first-order interval of one outcome's levers when it is wider than the
+    index range [0, 1], as (lever, "total" or "first-order", low, high); else None. A bounded
+    interval is named before an unbounded one (whose width says nothing of the n needed).
+
+    Why: such an interval does not rank anything, and the figure cuts its whiskers at its edge,
+    so the study has to say so rather than draw it."""
+    best = None
+    for col, index in (("ST", "total"), ("S1", "first-order")):
+        width = (t[f"{col}_high"] - t[f"{col}_low"]).to_numpy(dtype=float)
+        for i in np.nonzero(width > 1)[0]:
+            key = (bool(np.isfinite(width[i])), width[i] if np.isfinite(width[i]) else 0.0)
+            if best is None or key > best[0]:
+                r = t.iloc[i]
+                best = (key, (r["lever"], index, float(r[f"{col}_low"]), float(r[f"{col}_high"])))
+    return None if best is None else best[1]
+
+
+def needed_n(n: int, half: float, precision: float) -> int | None:
+    """The power of 2 at which an interval of half-width ``half`` at ``n`` narrows to ``precision``
+    (intervals narrow about as 1/sqrt(n)); None for an unbounded interval."""
+    if not math.isfinite(half):
+        return None
+    return 2 ** max(math.ceil(math.log2(n)), math.ceil(math.log2(n * (half / precision) ** 2)))
+
+
+def remedy(need: int | None, precision: float, sep: str = "=") -> str:
+    """What would narrow a too wide interval (``needed_n``'s answer), in words."""
+    if need is None:
+        return "the outcome's variance is no larger than its seed noise: raise study.replicates, then study.n"
+    return f"about study.n{sep}{need} would narrow it to +/-{precision:g} (study.precision)"
 
 
 def _cpu_seconds() -> float:

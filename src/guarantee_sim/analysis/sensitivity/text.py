@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from guarantee_sim.analysis.sensitivity.evaluate import OUTCOMES, outcome_label
 from guarantee_sim.analysis.sensitivity.indices import MIN_VARYING_SHARE
 from guarantee_sim.analysis.sensitivity.result import LeverIndex, OutcomeIndices, StudyResult, load_result
-from guarantee_sim.analysis.sensitivity.study import StudyRun
+from guarantee_sim.analysis.sensitivity.study import StudyRun, needed_n, remedy, too_wide
 
 TOP = 8  # levers shown per outcome in the Markdown and the report
 INDEX_HEAD = ("rank", "lever", "key", "total index ST (95% CI)", "first-order S1 (95% CI)")
@@ -56,10 +57,12 @@ def format_study(res: StudyRun) -> str:
         label = outcome_label(outcome, m.get("support_type"))
         nz = m["noise"][outcome]
         lines += ["", f"{label} [{unit}]"]
-        if outcome == "median_days_to_activation":
+        if outcome == "median_days_to_activation" and res.indices.loc[res.indices["outcome"] == outcome, "ST"].isna().all():
+            lines.append("  " + median_missing(m["median_reached_share"], m["points"], m["replicates"], m["horizon"]))
+        elif outcome == "median_days_to_activation":
             lines.append(f"  the median is reached within the horizon at {m['median_reached_share']:.0%} of the points"
                          " (elsewhere it counts as the horizon)")
-            if m["median_reached_share"] < 0.5 and not res.indices.loc[res.indices["outcome"] == outcome, "ST"].isna().all():
+            if m["median_reached_share"] < 0.5:
                 lines.append("  caution: at most points fewer than half the runs activate, so these indices say mostly what"
                              " lets activation reach one half at all; read the activation probability first")
         if nz["noise_share"] is not None and not (isinstance(nz["noise_share"], float) and math.isnan(nz["noise_share"])):
@@ -94,9 +97,39 @@ def design_sentence(result: StudyResult) -> str:
 
 
 def not_estimated(outcome: OutcomeIndices, result: StudyResult) -> str:
-    return (f"The outcome varies at fewer than {MIN_VARYING_SHARE:.0%} of the points: its indices are not estimated."
-            + (f" (The median is reached at only {result.median_reached_share:.0%} of them.)"
-               if outcome.outcome == "median_days_to_activation" else ""))
+    if outcome.outcome != "median_days_to_activation":
+        return f"The outcome varies at fewer than {MIN_VARYING_SHARE:.0%} of the points: its indices are not estimated."
+    return (median_missing(result.median_reached_share, result.points, result.replicates, result.horizon)
+            + f" The outcome then varies at fewer than {MIN_VARYING_SHARE:.0%} of the points and its indices are not "
+            "estimated. The figure shows where the median is reached: each point's activation probability against "
+            "the lever that drives it most. To study how fast support comes, use a scenario where activation is "
+            "common (experiment=sensitivity_any_attributed) or the analytic case (experiment=sensitivity_analytic).")
+
+
+def median_missing(share: float, points: int, replicates: int, horizon: float) -> str:
+    """Which points have no median within the horizon, and why (the median-days figure's words too)."""
+    return (f"The median is within the horizon only where at least half of a point's runs "
+            f"activate: at {share:.0%} of the points ({round(share * points):,} of {points:,}). At the others fewer "
+            f"than half of the {replicates} runs activate within {horizon:g} days, so the median lies beyond the "
+            "horizon and counts as the horizon.")
+
+
+def wide_interval(t: pd.DataFrame, n: int, precision: float, labels: dict[str, str] | None = None) -> str | None:
+    """The warning of an outcome whose intervals are wider than the index range (``study.too_wide``),
+    in the words of the figure and the report; None when they are not."""
+    wide = too_wide(t) if len(t) else None
+    if wide is None:
+        return None
+    lever, index, low, high = wide
+    return (f"study.n = {n} is too small for these indices to mean anything: the 95% interval of "
+            f"{(labels or {}).get(lever, lever)}'s {index} index runs from {low:.3g} to {high:.3g}, wider than the "
+            f"whole index range [0, 1]; {remedy(needed_n(n, (high - low) / 2, precision), precision, ' = ')}.")
+
+
+def too_small(outcome: OutcomeIndices, result: StudyResult) -> list[str]:
+    t = pd.DataFrame([asdict(x) for x in outcome.levers])
+    note = wide_interval(t, result.n, result.precision, {x.lever: x.label for x in outcome.levers})
+    return [] if note is None else [note]
 
 
 def index_cells(x: LeverIndex) -> tuple[str, str]:
@@ -140,8 +173,13 @@ def result_markdown(result: StudyResult, top: int = TOP, link=lambda name: name)
     for outcome in result.outcomes:
         lines += [f"### {outcome.label}", ""]
         if not outcome.estimated:
-            lines += [not_estimated(outcome, result), ""]
+            lines += [not_estimated(outcome, result)]
+            if outcome.figure:
+                lines += ["", f"![{outcome.label}]({link(outcome.figure)})"]
+            lines.append("")
             continue
+        warning = too_small(outcome, result)
+        lines += [f"**Warning:** {w}" for w in warning] + ([""] if warning else [])
         lines += ["| " + " | ".join(INDEX_HEAD) + " |", "|---|---|---|---|---|"]
         for i, x in enumerate(outcome.levers[:top], 1):
             st, s1 = index_cells(x)

@@ -176,8 +176,10 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
         release(model)
         figs.append(ReportFigure("timeline", "timeline", fig, f"One run: {cell}, run {run}",
                             "The run re-computed with its event record from the cell's config.yaml and the run's seed. "
-                            "Top: the violator's decisions (strategic violator), breaches, detections, referrals and "
-                            "findings, the trigger, the states' decisions and deliveries. Bottom: the coalition cascade "
+                            "Top: the violator's decisions (strategic violator); breaches, one row per kind (an "
+                            "incident as a point, a day's or the war's aggregated fire as a bar whose height grows with "
+                            "the log of the violations a day); detections, referrals and findings, the trigger, the "
+                            "states' decisions and deliveries. Bottom: the coalition cascade "
                             "— when each state approved (open) and began delivering (filled) each type of support, "
                             f"grouped by legal regime. Stage: {stage_text(model)}. Why: {why(model)}"))
     return figs, tables

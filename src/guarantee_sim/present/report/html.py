@@ -36,9 +36,12 @@ figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; border: 
 figcaption { font-size: 0.9em; color: #444; margin-top: 0.3em; }
 code { background: #f4f4f4; padding: 0 3px; } nav ol { columns: 2; font-size: 0.92em; }
 #key-findings { background: #eef5ee; border-left: 4px solid #2e7d32; padding: 0.6em 0.9em; }
-@media print {  /* printed or saved as PDF: every row of every table, no scroll box, figures whole */
+.ci { white-space: nowrap; }
+@media print {  /* printed or saved as PDF: every row and column of every table, no scroll box, figures whole */
   .scroll { max-height: none; overflow: visible; border: none; }
   main { max-width: none; padding: 0; } nav { display: none; }
+  table { font-size: 0.68em; } th, td { padding: 2px 3px; } td.num { white-space: normal; }
+  #sources-table td { overflow-wrap: anywhere; }
   tr, figure { break-inside: avoid; } h2 { break-after: avoid; }
 }
 """

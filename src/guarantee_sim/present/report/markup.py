@@ -36,8 +36,12 @@ def data_value(x) -> str:
 
 
 def td(text, *values, cls="num", names=()) -> str:
+    """A cell; an interval after its value, "12.5% (2.2–47.1)", is one unbreakable span (``ci``),
+    so that a narrow printed table breaks the line before it, not inside it."""
     attrs = "".join(f' data-{n}="{data_value(v)}"' for n, v in zip(names, values))
-    return f'<td class="{cls}"{attrs}>{esc(text)}</td>'
+    value, opens, interval = str(text).partition(" (")
+    body = f'{esc(value)} <span class="ci">({esc(interval)}</span>' if opens else esc(text)
+    return f'<td class="{cls}"{attrs}>{body}</td>'
 
 
 def img_tag(png: bytes, alt: str, width_in: float | None = None) -> str:

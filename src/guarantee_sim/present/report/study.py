@@ -22,9 +22,10 @@ def study_figures(res: Results, study: Source) -> dict[str, object]:
              f" · horizon {result.horizon:g} days · guarantee_sim {__version__}"
              f" · commit {result.git_commit[:12] if result.git_commit else 'not recorded by the study'}")
     indices = result.indices_frame()
+    sample = _sample(study)
     for outcome in result.outcomes:
         try:
-            fig = plot_sobol_indices(indices, outcome.outcome, study.meta)
+            fig = plot_sobol_indices(indices, outcome.outcome, study.meta, sample=sample)
             _add_stamp(fig, stamp)
             out[f"sobol_{outcome.outcome}.png"] = fig
         except Exception:  # the other module's format moved on: embed its own PNG instead
@@ -39,14 +40,23 @@ def study_figures(res: Results, study: Source) -> dict[str, object]:
     return out
 
 
+def _sample(study: Source) -> pd.DataFrame | None:
+    """The study's stored sample (every point's levers and outcomes); None where it cannot be read."""
+    try:
+        return pd.read_parquet(study.path / "sample.parquet")
+    except (OSError, ValueError):
+        return None
+
+
 def _failure_region(study: Source):
     """The study's failure-region figure, redrawn from its stored sample and its typed rules and levers."""
     from guarantee_sim.present.sensitivity_plots import plot_failure_region
 
-    if not (study.path / "sample.parquet").is_file():
+    sample = _sample(study)
+    if sample is None:
         return None
     result = study.result
-    return plot_failure_region(pd.read_parquet(study.path / "sample.parquet"), result.failures, result.levers, study.meta)
+    return plot_failure_region(sample, result.failures, result.levers, study.meta)
 
 
 def study_html(study: Source, rendered: dict[str, bytes]) -> str:
@@ -70,7 +80,9 @@ def study_html(study: Source, rendered: dict[str, bytes]) -> str:
         out.append(f"<h3>{esc(outcome.label)}</h3>")
         if not outcome.estimated:
             out.append(f"<p>{esc(words.not_estimated(outcome, result))}</p>")
+            out += figure(outcome.figure, outcome.label)
             continue
+        out += [f'<p class="caveat"><strong>Warning.</strong> {esc(w)}</p>' for w in words.too_small(outcome, result)]
         rows = [f"<tr><td>{i}</td><td>{esc(x.label)}</td><td><code>{esc(x.key)}</code></td>"
                 + "".join(f"<td>{esc(cell)}</td>" for cell in words.index_cells(x)) + "</tr>"
                 for i, x in enumerate(outcome.levers[:words.TOP], 1)]
