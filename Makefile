@@ -1,8 +1,9 @@
 # Two commands do everything on a machine with python3 (>= 3.11), pip and make:
 #   make run    set up .venv and run the headline job on the built-in defaults
 #   make test   set up .venv and pass the whole test suite, then (when a second Python is on the
-#               machine) every test not marked slow under the other Python/Mesa pair: mesa 3.3.1 on
-#               Python 3.11, mesa 3.5.1 on 3.12+. Slow tests are statistics on rows, and
+#               machine) every test not marked slow or main_line under the other Python/Mesa pair:
+#               mesa 3.3.1 on Python 3.11, mesa 3.5.1 on 3.12+. Slow tests are statistics on rows,
+#               main_line ones what is made from rows (report, figures, guide); and
 #               tests/test_cross_version.py holds the rows equal on both pairs.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -49,7 +50,7 @@ test-other:
 ifeq ($(strip $(OTHER_PY)),)
 	@echo "No second Python (3.11 vs 3.12+) on this machine: the other Mesa line is not tested here."
 else
-	$(MAKE) test-main PYTHON="$(OTHER_PY)" VENV="$(VENV)-other" PYTEST_ARGS='-m "not slow"'
+	$(MAKE) test-main PYTHON="$(OTHER_PY)" VENV="$(VENV)-other" PYTEST_ARGS='-m "not slow and not main_line"'
 endif
 
 bench: $(VENV)/.installed

@@ -23,6 +23,8 @@ from guarantee_sim.present.style import layout_problems
 from guarantee_sim.present.dashboard.explorer import SweepExplorer
 from guarantee_sim.present.dashboard.sweep_view import MEASURES, cell_view, find_sweeps, heat_table
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 SWEEP = ["-m", "breach=sporadic,surge_offensive", "commitments=paris_2026,budapest_like",
          "trigger=armed_attack,any_attributed", "runs=20", "hydra/launcher=basic"]
 

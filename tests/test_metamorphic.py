@@ -10,6 +10,8 @@ from guarantee_sim.model.breaches import BREACH_PATTERNS
 from guarantee_sim.scenario.compose import load_scenario
 from guarantee_sim.runs.runner import run_replications
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 NON_ADAPTIVE = [n for n, cls in BREACH_PATTERNS.items() if not cls.classifier["adaptive"] and not n.startswith("test_")]
 RUNS = 150
 KINDS = ("small_arms", "artillery", "drone_missile", "hybrid", "ground_incursion", "armed_attack")

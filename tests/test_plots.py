@@ -24,6 +24,8 @@ from guarantee_sim.model.breaches import KIND_KEYS
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 from guarantee_sim.scenario.compose import load_scenario
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 STAMP = "guarantee_sim 0.1.0 · commit abc123 · config test-sweep (breach, trigger) · 60 runs per cell · root seed 0 · horizon 365 days"
 CELLS = [("sporadic", "any_attributed"), ("sporadic", "armed_attack"), ("hybrid", "any_attributed"), ("hybrid", "armed_attack")]

@@ -35,6 +35,8 @@ from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 SWEEP = ["-m", "breach=sporadic,hybrid", "trigger=any_attributed,armed_attack", "runs=80"]
 CHROMIUM = "/usr/bin/chromium"
 KINDS = ["deterrence", "heatmap", "bars", "km", "funnel", "support_types", "paired", "timeline"]  # the headline first

@@ -29,6 +29,8 @@ from guarantee_sim.analysis.sensitivity.text import report_markdown
 from guarantee_sim.scenario.compose import compose_config
 from guarantee_sim.errors import ConfigError
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 ROOT = Path(__file__).resolve().parents[1]
 PI = math.pi
 

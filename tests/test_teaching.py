@@ -18,6 +18,8 @@ import yaml
 from guarantee_sim.present import explain
 from guarantee_sim.model.outcomes import STAGES
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 ROOT = Path(__file__).parent.parent
 GUIDE = ROOT / "docs" / "teaching.md"
 EXPERIMENTS = ROOT / "conf" / "experiment"
