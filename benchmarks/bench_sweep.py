@@ -1,12 +1,14 @@
-"""Sweep speed and memory: the headline study's throughput, this runner against mesa.batch_run,
-and the peak memory of a 100,000-run job.
+"""Sweep speed and memory: the pre-launch check of a long sweep, the headline study's throughput,
+this runner against mesa.batch_run, and the peak memory of a 100,000-run job.
 
     python benchmarks/bench_sweep.py [--runs 1000] [--skip-memory]
 
-Targets (issue: batch runs and parameter sweeps):
-  * headline study throughput on this 2-core machine >= 1,000 runs/s (a 30-cell x 1,000-run
-    sweep in <= 30 s). The 30 cells below use the armed-attack trigger, the cheapest (few runs
-    reach a decision round); the full 120-cell study, with the three costlier triggers, is the
+Targets (issues: batch runs and parameter sweeps; sweeps without overhead):
+  * the pre-launch check of a sweep of one lever over 200 values < 1 s (every value checked, one
+    composition: the other jobs are made from the first);
+  * headline study throughput on this 2-core machine >= 1,000 runs/s. The first figure uses the
+    armed-attack trigger only, the cheapest (few runs reach a decision round); the full study
+    (5 designs x 7 breach patterns x 4 triggers), with the three costlier triggers, is the
     figure that counts;
   * this runner >= 2x mesa.batch_run(number_processes=2) on the same model, seeds and 2,000 runs,
     with identical outcomes;
@@ -102,19 +104,36 @@ def peak_memory(runs: int, workers: int) -> None:
           f"peak RSS {peak:.0f} MB (main process {parent:.0f} MB) -> {verdict(peak <= 1024)} target <= 1 GB")
 
 
+def prelaunch_check(values: int = 200) -> None:
+    """A fresh process checks ``-m commission.attribution_probability=<values values>``: the check
+    alone, and with the imports and first composition a command pays anyway."""
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        "from guarantee_sim.runs.cli import check_command_line\n"
+        f"v = ','.join(f'{{0.2 + 0.003 * i:.3f}}' for i in range({values}))\n"
+        "t1 = time.perf_counter(); check_command_line(['-m', 'commission.attribution_probability=' + v, 'runs=20'])\n"
+        "t2 = time.perf_counter(); check_command_line(['-m', 'commission.attribution_probability=' + v, 'runs=21'])\n"
+        "t3 = time.perf_counter(); print(t2 - t0, t3 - t2)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    cold, warm = float(out[0]), float(out[1])
+    print(f"pre-launch check, one lever over {values} values: {warm:.2f} s (with the imports and the first "
+          f"composition of a fresh process: {cold:.2f} s) -> {verdict(warm < 1.0)} target < 1 s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000, help="runs per cell of the headline study")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, mesa {mesa.__version__}, {os.cpu_count()} cores")
+    prelaunch_check()
 
     for label, extra in [
-        ("30 cells (breach x commitments, armed_attack trigger), basic launcher, workers=2",
+        ("headline, armed_attack trigger only, basic launcher, workers=2",
          ["hydra.sweeper.params.trigger=armed_attack", "hydra/launcher=basic", "workers=2"]),
-        ("30 cells, the preset's joblib launcher (2 cells at a time), workers=1",
+        ("headline, armed_attack trigger only, the preset's joblib launcher, workers=1",
          ["hydra.sweeper.params.trigger=armed_attack"]),
-        ("full headline study (120 cells), the preset's joblib launcher", []),
+        ("full headline study, the preset's joblib launcher", []),
     ]:
         elapsed, cells = sweep_throughput(args.runs, extra)
         rate = cells * args.runs / elapsed

@@ -94,7 +94,14 @@ MESSAGES = [
      "trigger.params.rules[0]" + ".params.rules[0]" * 8, "nested at most 8 deep"),
     (["trigger.rule=any_of", "trigger.params={rules: [%s]}" % nested(60)], "trigger.params", "nested at most 8 deep"),
 ]
-CASES += NOT_FINITE + BOUNDS + MESSAGES
+LONG_SWEEPS = [  # a bad value late in a long sweep, whose jobs are made from the first (not composed one by one)
+    (["-m", "commission.attribution_probability=" + ",".join(f"{i / 200:.3f}" for i in range(199)) + ",1.5"],
+     "commission.attribution_probability", "a number in [0, 1]"),
+    (["-m", "commission.attribution_probability=" + ",".join(f"{i / 200:.3f}" for i in range(199)) + ",lots"],
+     "commission.attribution_probability", "a number"),
+    (["-m", "horizon=" + ",".join(str(100 + i) for i in range(199)) + ",99999"], "horizon", "at most 36500"),
+]
+CASES += NOT_FINITE + BOUNDS + MESSAGES + LONG_SWEEPS
 
 
 @pytest.mark.parametrize("argv,key,allowed", CASES, ids=[" ".join(c[0])[:80] for c in CASES])

@@ -284,15 +284,24 @@ def test_baseline_unquoted_long_and_unicode_lever_values(tmp_path, monkeypatch, 
      [["monitoring=european_only", "breach=chronic", "commission.attribution_probability=0.6", "horizon=200"],
       ["monitoring=us_led", "breach=sporadic", "commission.attribution_probability=0.65", "horizon=180"]]),
     (["breach=sporadic", "breach.params.rates.small_arms=0.1"], [["breach=sporadic", "breach.params.rates.small_arms=0.3"]]),
+    (["commission.decision_rule=qualified_majority", "commitments.us_role=discretionary", "coalition.exclude=[]"],
+     [["commission.decision_rule=unanimity", "commitments.us_role=binding", "coalition.exclude=[France,Germany]"],
+      ["commission.decision_rule=qualified_majority", "commitments.us_role=none", "coalition.exclude=[]"]]),
 ])
 def test_a_jobs_config_composed_from_the_first_is_hydras(first, jobs):
-    """``job_config`` (presets swapped in, values set by Hydra's rules) gives the config Hydra composes."""
+    """``job_config`` (presets swapped in, values set by Hydra's rules) gives the config Hydra composes,
+    and leaves the first job's cached typed config (values are set on it, then put back) as it was."""
+    from omegaconf import OmegaConf
+
     from guarantee_sim.runs.cli import resolved_yaml
+    from guarantee_sim.scenario import compose
     from guarantee_sim.scenario.compose import base_config, job_config
 
     for job in jobs:
         assert resolved_yaml(job_config(first, job)) == resolved_yaml(base_config(tuple(job)))
         assert job_config(first, job) != base_config(tuple(first))  # not vacuous: the job's config is another
+    typed = compose._COMPOSED.get(tuple(first))
+    assert typed is None or OmegaConf.to_container(typed, resolve=True) == base_config(tuple(first))
 
 
 def test_the_jobs_shares_deal_out_every_cell_once_and_mix_the_values_of_a_lever():

@@ -148,21 +148,34 @@ def _check_jobs(command: Command) -> None:
                               f"folder names of at most {MAX_FOLDER_BYTES} bytes")
 
 
-def _check_empty_mappings(overrides: list[str], cfg) -> None:
+def _check_empty_mappings(overrides: list[str], cfg: dict) -> None:
     """``key={}`` is merged into the mapping it overrides and so changes nothing: refused."""
+    def select(key):
+        node = cfg
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
     for o in overrides:
         key, sep, value = o.lstrip("+~").partition("=")
-        if sep and value.replace(" ", "") == "{}" and OmegaConf.select(cfg, key, default=None):
+        if sep and value.replace(" ", "") == "{}" and select(key):
             allowed = ("coalition.exclude=[...] to leave states out, or another roster (coalition=...)"
                        if key == "coalition.states" else f"set its entries one by one ({key}.<name>=...)")
             raise ConfigError(key, "an empty mapping is merged into the one it overrides and changes nothing", allowed)
 
 
 def check_command_line(argv: list[str]) -> Command:
-    """Compose and check the jobs the command asks for; raise ConfigError on the first bad one."""
+    """Compose and check the jobs the command asks for; raise ConfigError on the first bad one.
+
+    A covering job with the first one's presets is made from the first (``compose.job_config``:
+    its values set by Hydra's rules), so a lever of 200 values costs one composition, not 200; a job
+    with other presets is composed by Hydra (a handful: one per preset, ``covering_jobs``)."""
     from guarantee_sim.scenario.build import build_scenario
-    from guarantee_sim.scenario.compose import compose_config
+    from guarantee_sim.scenario.compose import GROUPS, base_config, job_config
     from guarantee_sim.scenario.hydra_errors import explain
+
+    def presets(job):
+        return {o for o in job if o.lstrip("+~").partition("=")[0] in GROUPS or o.startswith(("+", "~"))}
 
     try:
         command = read_command(argv)
@@ -171,11 +184,13 @@ def check_command_line(argv: list[str]) -> Command:
     except Exception as exc:
         raise explain(exc, [o for o in argv if not o.startswith("-")]) from None
     _check_jobs(command)
-    for overrides in covering_jobs(command.jobs):
-        cfg = compose_config(tuple(overrides + command.searchpath))
-        _check_empty_mappings(overrides, cfg)
+    covering = [tuple(overrides + command.searchpath) for overrides in covering_jobs(command.jobs)]
+    for overrides in covering:
+        same = presets(overrides) == presets(covering[0])
+        cfg = job_config(covering[0], overrides) if same else base_config(overrides)
+        _check_empty_mappings(list(overrides), cfg)
         build_scenario(cfg)
-        command.configs.append(OmegaConf.to_container(cfg, resolve=True))
+        command.configs.append(cfg)
     return command
 
 

@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import math
 import sys
+import threading
 from collections import OrderedDict
 from typing import Mapping
 
@@ -117,6 +118,7 @@ _BASES: _Cache = _Cache()
 _SCENARIOS: _Cache = _Cache()
 _COMPOSED: _Cache = _Cache()  # composed configs (DictConfig), for a sweep's jobs
 _NODES: _Cache = _Cache()  # a preset's node as composed in place of a sweep's first choice
+_SETTING = threading.Lock()  # a cached typed config is changed in place, and put back, under it
 
 
 def _ours(gh) -> bool:
@@ -276,6 +278,8 @@ def job_config(first, job) -> dict:
         plain = dict(_base(first))
         plain.update({group: node[1] for group, node in nodes.items()})
         return copy.deepcopy(plain)
+    if not nodes:
+        return _with_values(first, job, values)
     cfg = copy.deepcopy(_composed(first))  # values are set on the typed config, as Hydra sets them
     for group, node in nodes.items():
         cfg[group] = copy.deepcopy(node[0])
@@ -284,6 +288,38 @@ def job_config(first, job) -> dict:
     except Exception as exc:  # as composing would say it
         raise explain(exc, list(job)) from None
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _with_values(first: tuple[str, ...], job: tuple[str, ...], values: list[str]) -> dict:
+    """``first``'s config with other values only: each set by Hydra's rules on ``first``'s typed config
+    (cached, so no copy of it), read back, and the typed config put back as it was; the first job's
+    resolved config takes the values read. Its non-Hydra part has no interpolation to re-resolve."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    def plain(node):
+        return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+    cfg, keys = _composed(first), [v.partition("=")[0] for v in values]
+    with _SETTING:
+        saved = {k: plain(OmegaConf.select(cfg, k)) for k in keys}
+        try:
+            ConfigLoaderImpl._apply_overrides_to_config(OverridesParser.create().parse_overrides(values), cfg)
+            got = {k: plain(OmegaConf.select(cfg, k)) for k in keys}
+        except Exception as exc:  # as composing would say it
+            raise explain(exc, list(job)) from None
+        finally:
+            for k, v in saved.items():
+                OmegaConf.update(cfg, k, v, merge=False)
+    out = base_config(first)
+    for key, value in got.items():
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node[part]
+        node[last] = value
+    return out
 
 
 def _base(overrides: tuple[str, ...]) -> dict:
