@@ -17,7 +17,7 @@ OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ema]"
+	$(PY) -m pip install --quiet -e ".[test,ema,cluster]"
 	@touch $@
 
 run: $(VENV)/.installed

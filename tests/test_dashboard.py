@@ -161,6 +161,20 @@ def test_the_support_chart_adds_up_to_what_the_model_delivered_and_says_if_it_ca
             assert text.endswith(": in time." if row["support_in_time"] else "not in time.")
 
 
+def test_each_state_tile_tells_where_each_commitment_stands_and_why():
+    import html
+
+    told = explain.tell(["seed=6"])
+    page = one_run.coalition_html(told.model)
+    tiles = page.split('class="gs-state"')[1:]
+    assert len(tiles) == len(told.model.coalition)
+    for state, tile in zip(sorted(told.model.coalition, key=lambda a: page.index(f'data-state="{a.name}"')), tiles):
+        assert html.escape(narrative.state_header(told.model, state)) in tile
+        for t in ("military", "economic"):
+            if state.profile.capacity[t] > 0:
+                assert html.escape(narrative.support_text(told.model, state, t)) in tile
+
+
 def test_decisive_events_are_pinned_above_the_routine_ones():
     told = explain.tell(["seed=6"])
     page = one_run.events_html(told.model)

@@ -170,6 +170,7 @@ def check_command_line(argv: list[str]) -> Command:
     A covering job with the first one's presets is made from the first (``compose.job_config``:
     its values set by Hydra's rules), so a lever of 200 values costs one composition, not 200; a job
     with other presets is composed by Hydra (a handful: one per preset, ``covering_jobs``)."""
+    from guarantee_sim.runs.executors import parse as parse_executor
     from guarantee_sim.scenario.build import build_scenario
     from guarantee_sim.scenario.compose import GROUPS, base_config, job_config
     from guarantee_sim.scenario.hydra_errors import explain
@@ -190,6 +191,7 @@ def check_command_line(argv: list[str]) -> Command:
         cfg = job_config(covering[0], overrides) if same else base_config(overrides)
         _check_empty_mappings(list(overrides), cfg)
         build_scenario(cfg)
+        parse_executor(cfg["executor"])
         command.configs.append(cfg)
     return command
 
@@ -228,6 +230,7 @@ def plan_of(cfg):
         precision=float(cfg["precision"]),
         max_runs=int(cfg["max_runs"]),
         workers=int(cfg["workers"]),
+        executor=str(cfg.get("executor", "local")),
     )
 
 
@@ -282,7 +285,7 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
     levers = lever_overrides(task)
     label = out.name if sweep else "run"
     plan = plan_of(config)
-    if plan.workers > 1 and mp.parent_process() is not None:
+    if plan.workers > 1 and plan.executor == "local" and mp.parent_process() is not None:
         # a joblib (loky) worker already runs cells in parallel, and a process pool nested in it
         # breaks on Python 3.12; the rows do not depend on the number of workers
         plan = dataclasses.replace(plan, workers=1)

@@ -170,9 +170,18 @@ def parallel_workers(workers: int) -> int:
     return workers
 
 
-def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None) -> pd.DataFrame:
-    """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool."""
+def run_range(scenario, seeds: list[int], start: int, workers: int = 1, chunk_size: int | None = None,
+              executor=None, folder=None) -> pd.DataFrame:
+    """Rows of runs ``start .. start + len(seeds) - 1``, in run order, serially or in the pool; or, with
+    ``executor`` (``executors.Executor``: Dask, submitit), in ``workers`` shards there (``folder``:
+    submitit's logs)."""
     runs = len(seeds)
+    if executor is not None and executor.kind != "local" and runs:
+        from guarantee_sim.runs.executors import run_shards, shards
+
+        tasks = [(scenario, start + a, seeds[a:b]) for a, b in shards(runs, workers)]
+        parts = run_shards(executor, _run_chunk, tasks, workers, folder)
+        return to_frame([row for part in parts for row in part], scenario.horizon)
     workers = parallel_workers(workers)
     if workers <= 1 or runs < 2:
         return to_frame(_run_chunk(scenario, start, seeds), scenario.horizon)

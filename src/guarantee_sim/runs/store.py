@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import socket
 import sys
 import time
@@ -31,6 +32,7 @@ import pandas as pd
 
 from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
 from guarantee_sim.errors import ConfigError
+from guarantee_sim.runs.executors import parse as parse_executor
 from guarantee_sim.runs.provenance import code_version, describe_code, now, record, write_atomic, write_json
 from guarantee_sim.runs.runner import TABLE_COLUMNS, run_range, run_seeds
 from guarantee_sim.scenario.schema import RUN_SETTINGS
@@ -49,6 +51,7 @@ class CellPlan:
     precision: float
     max_runs: int
     workers: int = 1
+    executor: str = "local"  # where the runs go (runs/executors.py); the rows do not depend on it
 
     @property
     def cap(self) -> int:
@@ -358,6 +361,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches.mkdir(exist_ok=True)
 
     frames, computed, resumed, activated = [], 0, 0, 0
+    executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
     start = 0
     try:
@@ -374,7 +378,8 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
                     print(f"{label}: stored batch {path.name} not used ({why}); computed again", file=sys.stderr)
                     path.unlink(missing_ok=True)
             if batch is None:
-                batch = run_range(scenario, seeds, start, plan.workers)
+                batch = run_range(scenario, seeds, start, plan.workers, executor=executor,
+                                  folder=cell_dir / ".submitit")
                 write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
             frames.append(batch)
@@ -385,6 +390,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
                 break
     finally:
         progress.close()
+        shutil.rmtree(cell_dir / ".submitit", ignore_errors=True)  # its jobs' logs: the rows are stored
 
     df = pd.concat(frames, ignore_index=True)
     n = len(df)

@@ -190,6 +190,7 @@ class GuaranteeConfig:
     runs: Any = run_setting(200, "runs")  # a whole number, or "auto" (add batches until the precision is reached)
     seed: int = run_setting(0, "seed")
     workers: int = run_setting(1, "workers", same_store=True)
+    executor: str = run_setting("local", same_store=True)  # where the runs go: runs/executors.py
     batch_size: int = run_setting(500, "count")
     precision: float = run_setting(0.02, "half-width")
     max_runs: int = run_setting(20000, "count")

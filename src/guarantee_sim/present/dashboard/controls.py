@@ -26,9 +26,10 @@ def new_run(settings: dict, day: float = 0.0) -> DashboardModel:
 
 def go(model, days: float) -> None:
     """Advance the run ``days`` days in one step (step-by-step and event-to-event give the same run)."""
-    if days > 0 and model.running:
-        model.day_step = days
-        model.step()
+    with model.lock:
+        if days > 0 and model.running:
+            model.day_step = days
+            model.step()
 
 
 def initial_settings() -> dict:

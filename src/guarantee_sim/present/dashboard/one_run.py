@@ -17,7 +17,7 @@ import solara
 from guarantee_sim.model.agents import SupportStatus
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 from guarantee_sim.present.dashboard.charts import capacity_html, timeline_html
-from guarantee_sim.present.narrative import (REGIME_ORDER, chain, reason_text, stage_text, state_header, story,
+from guarantee_sim.present.narrative import (REGIME_ORDER, chain, stage_text, state_header, story,
                                              support_text, why)
 
 STATUS_COLOURS = {
@@ -135,26 +135,24 @@ def coalition_html(model) -> str:
             + ". * waits for the United States. Hover a state for its reasons.</div></div>")
 
 
-def reason_of(model, name: str, stype: str) -> str:
-    """A state's reason for one support type in words (tests, and the tooltips' source)."""
-    state = next(a for a in model.coalition if a.name == name)
-    return reason_text(model, state, stype, state.reason.get(stype))
-
-
 @solara.component
 def RunPanels(model, version: int):
     """The run's panels, laid out for a projector (``version`` changes when the model steps)."""
     del version  # only a dependency: the model object itself is mutated in place
+    with model.lock:  # one consistent day, even while Play steps the run
+        why, timeline, capacity, funnel, events, coalition = (
+            why_html(model), timeline_html(model), capacity_html(model), funnel_html(model), events_html(model),
+            coalition_html(model))
     with solara.Column(classes=["gs-page"], style={"width": "100%", "gap": "4px"}):
-        solara.HTML(tag="div", unsafe_innerHTML=why_html(model))
+        solara.HTML(tag="div", unsafe_innerHTML=why)
         with solara.Row(classes=["gs-row"], style={"width": "100%"}):
             with solara.Column(classes=["gs-grow"], style={"flex": "3 1 0"}):
-                solara.HTML(tag="div", unsafe_innerHTML=timeline_html(model))
-                solara.HTML(tag="div", unsafe_innerHTML=capacity_html(model))
+                solara.HTML(tag="div", unsafe_innerHTML=timeline)
+                solara.HTML(tag="div", unsafe_innerHTML=capacity)
             with solara.Column(classes=["gs-grow"], style={"flex": "2 1 0"}):
-                solara.HTML(tag="div", unsafe_innerHTML=funnel_html(model))
-                solara.HTML(tag="div", unsafe_innerHTML=events_html(model))
-        solara.HTML(tag="div", unsafe_innerHTML=coalition_html(model))
+                solara.HTML(tag="div", unsafe_innerHTML=funnel)
+                solara.HTML(tag="div", unsafe_innerHTML=events)
+        solara.HTML(tag="div", unsafe_innerHTML=coalition)
         solara.HTML(tag="div", unsafe_innerHTML=(
             f'<div class="gs-note">The same run in a terminal (run 0 of seed {model.root_seed}):</div>'
             f'<code id="gs-command" class="gs-code">{html.escape(model.command)}</code>'))

@@ -225,4 +225,5 @@ class DashboardModel(GuaranteeModel):
         self.levers = {lv.key: settings.get(lv.key, defaults()[lv.key]) for lv in LEVERS if lv.unit == "x"}
         self.overrides = overrides
         self.command = explain_command(overrides, root)
+        self.lock = threading.RLock()  # Play steps the run in a thread while the page reads it
         super().__init__(scenario, seed=run_seeds(root, 1)[0], record=True)
