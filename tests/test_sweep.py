@@ -144,9 +144,9 @@ def test_cell_names_leave_out_the_run_settings_and_the_preset():
     from guarantee_sim.scenario.compose import compose_config
     from guarantee_sim.scenario.schema import NOT_LEVERS, RUN_SETTINGS, GuaranteeConfig
 
-    assert RUN_SETTINGS == ("runs", "seed", "workers", "batch_size", "precision", "max_runs", "baseline")
+    assert RUN_SETTINGS == ("runs", "seed", "workers", "executor", "batch_size", "precision", "max_runs", "baseline")
     assert set(RUN_SETTINGS) <= {f.name for f in dataclasses.fields(GuaranteeConfig)}
-    task = ["runs=5", "seed=3", "workers=2", "batch_size=10", "precision=0.1", "max_runs=50",
+    task = ["runs=5", "seed=3", "workers=2", "executor=dask", "batch_size=10", "precision=0.1", "max_runs=50",
             "baseline='breach=hybrid'", "experiment=exercise_designs", "breach=hybrid", "monitoring.report_delay=2"]
     cfg = compose_config(tuple(task), hydra=True)
     assert list(cfg.hydra.job.config.override_dirname.exclude_keys) == list(NOT_LEVERS)
