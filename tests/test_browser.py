@@ -65,11 +65,8 @@ def cli(args, cwd):
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """A small sweep for the explorer: two designs x two breach patterns."""
-    root = tmp_path_factory.mktemp("results")
-    cli(["-m", "commitments=paris_2026,budapest_like", "breach=sporadic,surge_offensive", "runs=20",
-         "hydra/launcher=basic", f"hydra.sweep.dir={root / 'sweeps' / 'designs'}"], root)
-    return root
+    """The explorer's results folder, empty until a test runs a sweep into it."""
+    return tmp_path_factory.mktemp("results")
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +227,9 @@ def test_two_designs_side_by_side_on_one_seed_are_the_runs_explain_tells(opened)
 
 
 @pytest.mark.slow  # the pages' numbers are rows, equal on both lines (test_cross_version.py)
-def test_the_explorer_opens_a_sweep_and_a_click_shows_that_cell(opened):
+def test_the_explorer_opens_a_sweep_and_a_click_shows_that_cell(opened, results):
+    cli(["-m", "commitments=paris_2026,budapest_like", "breach=sporadic,surge_offensive", "runs=20",
+         "hydra/launcher=basic", f"hydra.sweep.dir={results / 'sweeps' / 'designs'}"], results)
     page = opened
     page.get_by_role("tab", name="Explore a sweep").click()
     page.wait_for_selector("#gs-explorer .gs-heat-cell", timeout=30_000)
