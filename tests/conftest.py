@@ -9,6 +9,12 @@ def scenario():
     return load_scenario
 
 
+def pytest_collection_modifyitems(items):
+    """The long tests first (slow, browser), so that at the end both xdist workers are left with
+    short ones to share: the suite's wall time is not held by one long test started last."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") or "browser" in item.nodeid else 1)
+
+
 def shared(tmp_path_factory, worker_id: str, name: str, make):
     """``make()``, computed once for the whole test session: the first xdist worker to ask computes it
     and leaves it on disk (under a lock), the other reads it — a module fixture would be computed

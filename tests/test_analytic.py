@@ -15,6 +15,8 @@ from guarantee_sim.scenario.compose import load_scenario
 from guarantee_sim.runs.runner import run_replications
 from guarantee_sim.analysis.stats import wilson
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 RUNS = 4000
 
 # (rate λ, detection p, attribution q, report d, investigation t, consultation c, approval a, horizon H)

@@ -18,9 +18,11 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
-pytestmark = pytest.mark.skipif(  # under CI (which installs chromium) a missing browser fails instead
-    not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"Debian's chromium is not installed at {CHROMIUM} (CI installs it)"
-)
+pytestmark = [
+    pytest.mark.skipif(  # under CI (which installs chromium) a missing browser fails instead
+        not os.path.exists(CHROMIUM) and not os.environ.get("CI"), reason=f"Debian's chromium is not installed at {CHROMIUM} (CI installs it)"),
+    pytest.mark.main_line,  # the page over rows equal on both lines; test_dashboard.py renders it on both
+]
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ import yaml
 from guarantee_sim import GuaranteeModel, simulate
 from guarantee_sim.runs.runner import SerialFallbackWarning, run_seeds
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 SCENARIO = ["breach=hybrid", "trigger=any_attributed", "horizon=200"]
 
 

@@ -4,13 +4,20 @@
 import pandas as pd
 import pytest
 
-from guarantee_sim.runs.executors import parse, shards
+from guarantee_sim.runs.executors import close_all, parse, shards
 
 from conftest import run_cli
 
 pytestmark = pytest.mark.main_line  # the rows are the runner's, equal on both lines
 
 CELL = ["breach=surge_offensive", "runs=40", "batch_size=20", "seed=3"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def no_cluster_left():
+    """The Dask cluster a test started stops with the module, not with the test session."""
+    yield
+    close_all()
 
 
 @pytest.mark.parametrize("runs, workers", [(20, 2), (7, 3), (1, 4), (500, 8), (0, 2)])

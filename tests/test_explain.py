@@ -16,6 +16,8 @@ from guarantee_sim.scenario.compose import load_scenario
 from guarantee_sim.model.outcomes import STAGES
 from guarantee_sim.runs.runner import run_replications, run_seeds
 
+pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
+
 # two scenarios whose 200-run samples together reach every funnel stage
 SAMPLES = {
     "headline": (),

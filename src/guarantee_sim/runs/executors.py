@@ -61,6 +61,16 @@ def run_shards(spec: Executor, fn, tasks: list[tuple], workers: int, folder: Pat
     raise ValueError(spec)
 
 
+def close_all() -> None:
+    """Close the Dask clients (and the clusters started here) this process opened."""
+    while _OPEN:
+        _, client = _OPEN.popitem()
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def _dask_client(address: str, workers: int):
     """A client of the scheduler at ``address``, or of a cluster of ``workers`` processes started on
     this machine (one thread each: the model is pure Python)."""
@@ -79,7 +89,7 @@ def _dask_client(address: str, workers: int):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    scheduler_kwargs={"dashboard": False})  # no web page opened on a port
             client = Client(cluster)
-            atexit.register(cluster.close)
-        atexit.register(client.close)
         _OPEN[key] = client
+        if len(_OPEN) == 1:
+            atexit.register(close_all)
     return client

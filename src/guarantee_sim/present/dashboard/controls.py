@@ -9,8 +9,8 @@ import time
 import solara
 
 from guarantee_sim.model.commission import DECISION_RULES
-from guarantee_sim.present.dashboard.settings import (AS_DESIGNED, GROUPS, LEVERS, PRESET_LABELS, DashboardModel,
-                                                      defaults, options)
+from guarantee_sim.present.dashboard.settings import (AS_DESIGNED, DEFAULT_SEED, GROUPS, LEVERS, PRESET_LABELS,
+                                                      DashboardModel, defaults, options)
 from guarantee_sim.scenario.build import US_ROLES
 
 PLAY_PAUSE = 0.25  # seconds between two steps while playing
@@ -33,8 +33,6 @@ def go(model, days: float) -> None:
 
 
 def initial_settings() -> dict:
-    from guarantee_sim.present.dashboard.settings import DEFAULT_SEED
-
     return {**defaults(), "seed": DEFAULT_SEED}
 
 
