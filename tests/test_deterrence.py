@@ -16,8 +16,6 @@ from guarantee_sim.runs.runner import run_replications, run_seeds
 from guarantee_sim.runs.sweep import paired_difference
 from guarantee_sim.scenario.compose import load_scenario
 
-from conftest import shared
-
 pytestmark = pytest.mark.slow  # statistical facts on rows: run on the main Python/Mesa line (rows are the same on both: test_cross_version.py)
 
 RUNS, SEED = 1500, 2026
@@ -36,10 +34,9 @@ def higher(a, b, column=attacked) -> dict:
     return paired_difference(column(a), column(b), seed=1)
 
 
-@pytest.fixture(scope="session")
-def designs(tmp_path_factory, worker_id):
-    return shared(tmp_path_factory, worker_id, "deterrence-designs",
-                  lambda: {d: rows(f"commitments={d}") for d in ("budapest_like", "paris_2026", "article5_like")})
+@pytest.fixture(scope="module")
+def designs():
+    return {d: rows(f"commitments={d}") for d in ("budapest_like", "paris_2026", "article5_like")}
 
 
 def test_an_empty_guarantee_invites_more_attacks_than_paris_and_paris_more_than_article5(designs):
