@@ -7,6 +7,8 @@
 #               tests/test_cross_version.py holds the rows equal on both pairs.
 PYTHON ?= python3
 VENV   ?= .venv
+# the other line skips cluster: its tests run on the main line only
+EXTRAS ?= test,ema,cluster
 PY      = $(VENV)/bin/python
 # a second interpreter for the other Mesa line: the first of python3.11/3.12/3.13 (or pyenv's)
 # whose minor version differs from $(PYTHON)'s and that is on one side of the 3.12 boundary
@@ -17,7 +19,7 @@ OTHER_PY ?= $(shell bash .ci/other-python "$(PYTHON)")
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,ema,cluster]"
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $@
 
 run: $(VENV)/.installed
@@ -32,7 +34,7 @@ test: browser
 
 other-venv:
 ifneq ($(strip $(OTHER_PY)),)
-	$(MAKE) $(VENV)-other/.installed PYTHON="$(OTHER_PY)" VENV="$(VENV)-other"
+	$(MAKE) $(VENV)-other/.installed PYTHON="$(OTHER_PY)" VENV="$(VENV)-other" EXTRAS=test,ema
 endif
 
 # the dashboard's browser test drives Debian's chromium (playwright cannot download its own here)

@@ -17,6 +17,8 @@ from guarantee_sim.scenario import schema
 from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.scenario.compose import compose_config
 
+pytestmark = pytest.mark.main_line  # the same on both lines: see pyproject.toml
+
 CASES = [
     (["breach=sporadik"], "breach", "sporadic"),
     (["commitments.types.military.folow_through=0.5"], "commitments.types.military.folow_through", "follow_through"),

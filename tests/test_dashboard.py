@@ -16,6 +16,8 @@ from guarantee_sim.present.dashboard import batch, charts, controls, one_run, se
 from guarantee_sim.runs.runner import run_replications
 from guarantee_sim.scenario.compose import load_scenario
 
+pytestmark = pytest.mark.main_line  # the same on both lines: see pyproject.toml
+
 PRESETS = ["Coalition roster", "Commitments design", "Breach pattern", "Trigger rule", "Monitoring",
            "Commission decision rule", "US role (backstop)"]
 PANELS = ["gs-why", "gs-in-time", "gs-timeline", "gs-capacity", "gs-funnel", "gs-narrative", "gs-coalition", "gs-command"]
