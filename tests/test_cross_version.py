@@ -45,7 +45,7 @@ DIGESTS = {
     "surge-article5": "412c50bb9fdcc7c99fe8d32ff652bbabc9a3ff0ae6bc361762842a383d6de149",
     "strategic": "0c4e45571ad8391f248c0d3cd4d6825a2f091cce651d772672a3bb6c0d1206a8",
     "adaptive-european": "46d065b2c0cc96339986ad6b2c99f4b8983495a471c5be15b40ef06c7eeb31ca",
-    "teaching-bilateral": "070bbbf4f77f7edaf1150598fdd50de4fdc08e116a7ce4a134d2a38e26dd4a33",
+    "teaching-bilateral": "c6986eb6b50560fbfcc4d85c2b7ba455bf15fb0f63c0cdf016a7fc3bf9005d1c",
 }
 
 

@@ -5,6 +5,7 @@ the violator's motivation is the same) with a 95% BCa bootstrap interval that mu
 a companion check switches the mechanism off and shows the same test would then fail.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -36,7 +37,7 @@ def higher(a, b, column=attacked) -> dict:
 
 @pytest.fixture(scope="module")
 def designs():
-    return {d: rows(f"commitments={d}") for d in ("budapest_like", "paris_2026", "article5_like")}
+    return {d: rows(f"commitments={d}") for d in ("budapest_like", "paris_2026", "article5_like", "bilateral_only")}
 
 
 def test_an_empty_guarantee_invites_more_attacks_than_paris_and_paris_more_than_article5(designs):
@@ -44,6 +45,34 @@ def test_an_empty_guarantee_invites_more_attacks_than_paris_and_paris_more_than_
     d2 = higher(designs["paris_2026"], designs["article5_like"])
     assert d1["low"] > 0, d1
     assert d2["low"] > 0, d2
+
+
+def protected(df):
+    return (df["offensive_day"].isna() | df["support_in_time"].fillna(False).astype(bool)).astype(float)
+
+
+def test_designs_order_on_protection_article5_paris_bilateral_budapest(designs):
+    """P(protected) — no attack, or military support in time — falls from a collective
+    Article-5-like guarantee to Paris, to the bilateral agreements alone (no force, fewer
+    committed states), to Budapest (measured +0.11 [+0.09, +0.13], +0.13 [+0.11, +0.15] and
+    +0.36 [+0.34, +0.39] at seed 2026, 1,500 runs); and the bilateral agreements alone invite
+    more attacks than Paris (+0.13 [+0.12, +0.15])."""
+    order = ("article5_like", "paris_2026", "bilateral_only", "budapest_like")
+    for better, worse in itertools.pairwise(order):
+        d = higher(designs[better], designs[worse], protected)
+        assert d["low"] > 0, (better, worse, d)
+    d = higher(designs["bilateral_only"], designs["paris_2026"])
+    assert d["low"] > 0, d
+
+
+def test_companion_bilateral_agreements_with_the_force_and_no_thresholds_would_beat_paris(designs):
+    """bilateral_only as it once was (the coalition's force kept, every joining threshold 0,
+    nobody waiting for the US) protects more often than Paris (+0.10 [+0.08, +0.11]): the
+    ordering test above would fail on it."""
+    old = rows("commitments=bilateral_only", "commitments.multinational_force=true",
+               "commitments.cascade=false", "commitments.honour_us_conditionality=false")
+    d = higher(old, designs["paris_2026"], protected)
+    assert d["low"] > 0, d
 
 
 def test_companion_with_a_costless_response_the_designs_do_not_differ():

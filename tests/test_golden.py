@@ -10,7 +10,9 @@ changed a documented definition on purpose; the commit that re-records it says w
   common political factor, reviews; new columns military_support_day, military_delivered);
 - a Budapest-like design deploys no multinational force (``commitments.multinational_force``;
   only its rows changed);
-- each salami run has its own pace (``breach.params.step_days_sd``; only salami rows changed).
+- each salami run has its own pace (``breach.params.step_days_sd``; only salami rows changed);
+- the bilateral agreements alone deploy no force and keep the states' own joining thresholds and
+  US conditionality (only bilateral_only rows changed).
 Regenerate: ``python tests/test_golden.py``.
 """
 
