@@ -43,7 +43,7 @@ DIGESTS = {
     "analytic-cumulative": "c84c0470b0d131c1353487b562179028f5962c08b223cdc80592829d9e67017c",
     "salami-graduated": "c5f7e0b36d6ef948759cf7bfa8a05dc7a73ba53b62dde1cc8bebfb6fa9a34a64",
     "surge-article5": "412c50bb9fdcc7c99fe8d32ff652bbabc9a3ff0ae6bc361762842a383d6de149",
-    "strategic": "0c4e45571ad8391f248c0d3cd4d6825a2f091cce651d772672a3bb6c0d1206a8",
+    "strategic": "cdf8a74d4ba515cc494d860d7578ee6113c17edec6143fccdb9794d62325da09",
     "adaptive-european": "46d065b2c0cc96339986ad6b2c99f4b8983495a471c5be15b40ef06c7eeb31ca",
     "teaching-bilateral": "c6986eb6b50560fbfcc4d85c2b7ba455bf15fb0f63c0cdf016a7fc3bf9005d1c",
 }

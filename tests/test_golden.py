@@ -12,7 +12,9 @@ changed a documented definition on purpose; the commit that re-records it says w
   only its rows changed);
 - each salami run has its own pace (``breach.params.step_days_sd``; only salami rows changed);
 - the bilateral agreements alone deploy no force and keep the states' own joining thresholds and
-  US conditionality (only bilateral_only rows changed).
+  US conditionality (only bilateral_only rows changed);
+- the strategic violator reads the commission's evidence rule (scale, deniability, speed) and the
+  overt-attack path when it weighs an offensive (only strategic rows changed).
 Regenerate: ``python tests/test_golden.py``.
 """
 

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import matplotlib
 import matplotlib.colors
 import numpy as np
 import pandas as pd
@@ -13,16 +14,22 @@ from matplotlib.text import Text
 from omegaconf import OmegaConf
 from scipy import stats as sps
 
-from guarantee_sim.present import narrative, plots, style, survival_figures, sweep_figures, timeline
-from guarantee_sim.scenario.compose import compose_config
-from guarantee_sim.model.engine import GuaranteeModel
-from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.analysis.stats import km_median
+from guarantee_sim.model.breaches import KIND_KEYS
+from guarantee_sim.model.engine import GuaranteeModel
+from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.present import (
+    narrative,
+    plots,
+    style,
+    survival_figures,
+    sweep_figures,
+    timeline,
+)
 from guarantee_sim.runs.store import CellPlan, run_cell
 from guarantee_sim.runs.sweep import aggregate
-from guarantee_sim.model.breaches import KIND_KEYS
-from guarantee_sim.model.triggers import SUPPORT_TYPES
-from guarantee_sim.scenario.compose import load_scenario
+from guarantee_sim.scenario.build import build_scenario
+from guarantee_sim.scenario.compose import compose_config, load_scenario
 
 pytestmark = pytest.mark.main_line  # made from rows, equal on both lines: see pyproject.toml
 
@@ -294,3 +301,9 @@ def test_deterrence_figure_draws_the_three_measures_per_design_side_by_side():
     assert heights == expected and len(heights) == 8
     assert [t.get_text() for t in ax.get_xticklabels()] == ["paris 2026", "budapest\nlike", "article5\nlike"]
     assert style.layout_problems(fig) == []
+    # the response share says how many attacks it rests on, and is pale on fewer than 20
+    assert sorted(t.get_text() for t in ax.texts) == ["n=10", "n=30"]
+    colour = {p.get_x(): matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches
+              if round(p.get_height(), 6) == 0.3 and p.get_x() < 0 or round(p.get_height(), 6) == 0.5 and p.get_x() > 1.5}
+    assert sorted(colour.values()) == sorted([sweep_figures.PALE, sweep_figures.MEASURES[1][2]])  # paris: 10 attacks; article5: 30
+    assert colour[min(colour)] == sweep_figures.PALE

@@ -8,7 +8,8 @@ about the coalition's *resolve*), how fast it would come (against Ukraine's hold
 whether a multinational force stands in the way (a trip-wire). The belief starts from what the
 design shows before any breach (which support is binding, the US role, the trigger rule, the
 commission's rule, the force) and learns from the run: probes the commission answers in time
-raise it, probes left unanswered lower it (Beta–Binomial).
+raise it, probes left unanswered lower it (Beta–Binomial). It reads the commission's evidence rule as
+the commission applies it, so it knows that an overt offensive cannot be denied.
 
 Grounding: Fearon 1997 (tying hands: binding, public commitments make threats credible);
 Schelling 1966 and Reiter & Poast 2021 (trip-wire forces); Huth 1988 (extended deterrence works
@@ -19,12 +20,19 @@ Every parameter is an assumption [E]; values and ranges: docs/parameters.md.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from guarantee_sim.model.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern
+from guarantee_sim.model.breaches import (
+    BREACH_PATTERNS,
+    OVERT_DENIABILITY,
+    Breach,
+    BreachKind,
+    BreachPattern,
+)
 from guarantee_sim.model.registry import param
 
 # the escalation ladder: rung -> the incident it is (rung 0, complying, is none)
@@ -44,32 +52,24 @@ class DesignView:
 
     resolve: float  # prior belief that binding military support follows a fired trigger
     vigilance: float  # prior belief that the commission names a probe in time
-    named: tuple[float, ...]  # per rung: how much likelier than a probe the commission names it
+    named: tuple[float, ...]  # per rung: how much likelier than a probe the commission names it in time
+    speedup: tuple[float, ...]  # per rung: how much faster than a probe's the investigation of it is
+    certain: tuple[bool, ...]  # per rung: the trigger needs no finding (the overt-attack path)
     covered: tuple[bool, ...]  # per rung: a trigger tier that includes military support fires on it
     tripwire: float  # the force's trip-wire weight on rungs 3-4 (0 without a deployed force)
-    delay: float  # expected days from the commission's finding to military support at the activation level
+    delay: float  # days from the commission's finding to a state's approval process (invocation, consultation, delivery)
+    expected: np.ndarray  # per military contributor: the capacity it is expected to bring, over Ukraine's need
+    procedure: np.ndarray  # per military contributor: the mean delay of its national procedure (days)
     investigation: float  # expected days of the commission's investigation
     window: float  # Ukraine's holding window (days): support later than this comes too late
-
-
-def _capacity_quantile(delays: list[tuple[float, float]], share: float) -> float:
-    """The delay by which states holding ``share`` of the capacity have acted ((capacity, delay) pairs)."""
-    if not delays:
-        return 0.0
-    delays = sorted(delays, key=lambda cd: cd[1])
-    total, acc = sum(c for c, _ in delays), 0.0
-    for cap, delay in delays:
-        acc += cap
-        if acc >= share * total - 1e-9:
-            return delay
-    return delays[-1][1]
 
 
 def design_view(model, discretionary_weight: float, decisive_capacity: float, expected_attribution: float,
                 expected_investigation: float, timely_days: float) -> DesignView:
     """The violator's reading of the scenario (``model.spec``): what the statement and the deployments
-    make public. What they do not — how good the commission's evidence is, how fast it works — the
-    violator assumes (``expected_attribution``, ``expected_investigation``) and learns."""
+    make public, and how evidence works (the commission's rule: a bigger, less deniable act gives
+    more and faster evidence). What they do not — how good one look is, how fast the commission
+    works — the violator assumes (``expected_attribution``, ``expected_investigation``) and learns."""
     s, commission, force = model.spec, model.commission, model.force
     mil = s.support.get("military")
     binding = s.committed_binding.get("military", 0.0)
@@ -83,12 +83,21 @@ def design_view(model, discretionary_weight: float, decisive_capacity: float, ex
     passes = ({c: s.decision_rule.pass_probability(p, members, s.qualified_share)
                for c, p in ((True, s.agree_if_conclusive), (False, s.agree_if_inconclusive))}
               if members else {True: 1.0, False: 0.0})
-    attributed = [0.0]
+    # the commission's own evidence rule (commission.py) with the violator's guess of its quality:
+    # a bigger, less deniable act gives more, and faster, evidence; the violator knows what it does
+    timely = [0.0]
+    speedup = [1.0]
     for kind in LADDER[1:]:
-        conclusive = expected_attribution * (1.0 - kind.default_deniability)
-        attributed.append(conclusive * passes[True] + (1.0 - conclusive) * passes[False])
-    in_time = 1.0 - math.exp(-timely_days / expected_investigation) if expected_investigation > 0 else 1.0
-    named = tuple(a / attributed[1] if attributed[1] > 0 else 0.0 for a in attributed)
+        looks = 1.0 + s.evidence_scale * max(kind.default_severity - 1.0, 0.0)
+        conclusive = 1.0 - (1.0 - expected_attribution * (1.0 - kind.default_deniability)) ** looks
+        speedup.append(max(1.0, looks * (1.0 - kind.default_deniability)))
+        in_time = (1.0 - math.exp(-timely_days * speedup[-1] / expected_investigation)
+                   if expected_investigation > 0 else 1.0)
+        timely.append((conclusive * passes[True] + (1.0 - conclusive) * passes[False]) * in_time)
+    named = tuple(t / timely[1] if timely[1] > 0 else 0.0 for t in timely)
+    # an overt armed attack goes to the trigger without the commission where the design says so
+    certain = tuple(bool(s.overt_attack_path and kind is BreachKind.ARMED_ATTACK
+                         and kind.default_deniability < OVERT_DENIABILITY) for kind in LADDER)
 
     covered = [False]
     for kind in LADDER[1:]:
@@ -97,15 +106,23 @@ def design_view(model, discretionary_weight: float, decisive_capacity: float, ex
         covered.append(any(bool(tier.rule.cares(keys, sev, np.array([hit]))[0])
                            for tier in s.tiers if "military" in tier.types for hit in hits))
 
-    mil_delays = [(p.capacity["military"], r["military"].delay.mean)
-                  for p, r, b in zip(s.states, s.regime_of, s.binding)
-                  if p.capacity.get("military", 0) > 0 and b.get("military") and r.get("military") is not None]
-    delay = (_capacity_quantile(mil_delays, s.activation_share)
-             + (s.invocation_delay.mean if s.require_invocation else 0.0)
+    # what would arrive, and when: each contributor's capacity x follow-through x its parliament's
+    # approval chance (discretionary ones weighted down), as a share of the absolute level Ukraine
+    # needs; a design's own promises are no yardstick (promising more would look slower)
+    need = s.military_support_needed / s.military_unit if s.military_unit > 0 else 0.0
+    expected, procedure = [], []
+    for p, r, b in zip(s.states, s.regime_of, s.binding):
+        if p.capacity.get("military", 0) > 0 and r.get("military") is not None:
+            regime = r["military"]
+            expected.append(follow * p.capacity["military"] * regime.approval_probability
+                            * (1.0 if b.get("military") else discretionary_weight) / need if need > 0 else 1.0)
+            procedure.append(regime.delay.mean)
+    delay = ((s.invocation_delay.mean if s.require_invocation else 0.0)
              + (s.consultation_delay.mean if s.require_consultation else 0.0)
              + (mil.delivery_delay.mean if mil is not None else 0.0))
-    return DesignView(resolve, attributed[1] * in_time, named, tuple(covered), 0.0, delay,
-                      expected_investigation, s.holding_days * s.initial_capacity)
+    return DesignView(resolve, timely[1], named, tuple(speedup), certain, tuple(covered), 0.0, delay,
+                      np.array(expected), np.array(procedure), expected_investigation,
+                      s.holding_days * s.initial_capacity)
 
 
 class Belief:
@@ -151,10 +168,10 @@ class StrategicViolator(BreachPattern):
         prior_strength: float = param(10.0, "positive", "pseudo-observations behind the prior belief")
         learning_rate: float = param(1.0, "non-negative", "weight of one observed response (0: no learning)")
         timely_days: float = param(21.0, "days", "a probe attributed within this many days counts as answered")
-        expected_attribution: float = param(0.5, "probability", "its prior: the commission's evidence on an overt act is conclusive")
+        expected_attribution: float = param(0.5, "probability", "its prior: one look at an act with no deniability is conclusive")
         expected_investigation: float = param(14.0, "days", "its prior: the commission's investigation time (mean)")
         tripwire: float = param(0.3, "probability", "chance a deployed force (at full size) drags its contributors in")
-        discretionary_weight: float = param(0.3, "probability", "how much non-binding military support counts")
+        discretionary_weight: float = param(0.3, "probability", "how much non-binding military support counts (resolve, capacity in time)")
         decisive_capacity: float = param(100.0, "non-negative", "military capacity (roster units) it takes as a decisive response")
         rationality: float = param(10.0, "non-negative", "logit choice sharpness (0: rungs chosen at random)")
         fixed_belief: float = param(-1.0, None, "if in [0, 1]: the resolve belief, fixed (no design, no learning)")
@@ -182,8 +199,7 @@ class StrategicViolator(BreachPattern):
         drag = p.tripwire * min(1.0, contributors / s.force_min_troops) if model.force.deployed and s.force_min_troops > 0 else 0.0
         if s.us_role == "none":  # a force without the US behind it drags its contributors in less
             drag *= 1.0 - s.force_us_backstop_share
-        self.view = view = DesignView(view.resolve, view.vigilance, view.named, view.covered, drag, view.delay,
-                                      view.investigation, view.window)
+        self.view = view = dataclasses.replace(view, tripwire=drag)
         fixed = 0.0 <= p.fixed_belief <= 1.0
         self.vigilance = Belief(1.0 if fixed else view.vigilance, p.prior_strength)
         self.resolve = Belief(p.fixed_belief if fixed else view.resolve, p.prior_strength)
@@ -198,10 +214,14 @@ class StrategicViolator(BreachPattern):
         """The commission's speed as the violator believes it (days)."""
         return self._speed_sum / self._speed_n
 
+    def named(self, rung: int) -> float:
+        """The chance it gives the act of ``rung`` to be named in time (or to need no finding)."""
+        return 1.0 if self.view.certain[rung] else min(1.0, self.vigilance.mean * self.view.named[rung])
+
     @property
     def belief(self) -> float:
         """The violator's belief that binding military support would follow a full offensive."""
-        return min(1.0, self.vigilance.mean * self.view.named[-1]) * self.resolve.mean
+        return self.named(len(LADDER) - 1) * self.resolve.mean
 
     def _probe_outcome(self, answered: bool, days: float) -> None:
         w = self.params.learning_rate
@@ -238,16 +258,25 @@ class StrategicViolator(BreachPattern):
         """Expected utility of each rung under the current beliefs."""
         p, v = self.params, self.view
         resolve = min(1.0, max(0.0, self.resolve.mean + p.risk_attitude * self.resolve.sd))
-        speed = v.window / (v.window + self.investigation + v.delay) if v.window > 0 else 0.0
         gains = (0.0, p.gain_probe, p.gain_strike, p.gain_incursion, self.motivation)
         out = np.empty(len(LADDER))
         for r in range(len(LADDER)):
-            named = min(1.0, self.vigilance.mean * v.named[r])
-            responds = named * resolve if v.covered[r] else 0.0
+            speed = self.speed(r)
+            responds = self.named(r) * resolve if v.covered[r] else 0.0
             drag = v.tripwire if r >= 3 else 0.0
             risk = 1.0 - (1.0 - responds) * (1.0 - drag)
             out[r] = gains[r] - (p.war_cost if r == 4 else 0.0) - p.cost_scale * STAKE[r] * risk * speed
         return out
+
+    def speed(self, rung: int) -> float:
+        """The share of Ukraine's need it expects the response to bring in time: each contributor
+        discounted by ``window / (window + investigation + delays + its procedure)`` (Huth 1988:
+        capability to act in time). More states, faster procedures or a faster commission only raise it."""
+        v = self.view
+        if v.window <= 0:
+            return 0.0
+        investigation = 0.0 if v.certain[rung] else self.investigation * v.speedup[1] / v.speedup[rung]
+        return min(1.0, float(v.expected @ (v.window / (v.window + investigation + v.delay + v.procedure))))
 
     @property
     def motivated(self) -> bool:

@@ -240,6 +240,18 @@ def plot_funnel(summary: pd.DataFrame, cells=None, labels: dict | None = None, o
 
 
 # 4. deterrence and response --------------------------------------------------------------------
+RESPONSE = "support_in_time_given_attack"
+FEW_ATTACKS = 20  # fewer runs with an attack than this: the response share is drawn pale
+PALE = "#f6d3ae"
+
+
+def attacks(row) -> float:
+    """Runs with an attack behind a cell's response share (NaN if the table does not say)."""
+    if "runs" not in row or pd.isna(row.get("attack_probability")):
+        return np.nan
+    return round(float(row["attack_probability"]) * float(row["runs"]))
+
+
 MEASURES = (  # column, short label, colour
     ("attack_probability", "P(attack)", "#b2182b"),
     ("support_in_time_given_attack", "P(support in time | attack)", "#e08214"),
@@ -251,7 +263,9 @@ def plot_deterrence(summary: pd.DataFrame, lever: str, facet: list[str] | None =
                     stamp: str | None = None, ncols: int = 2) -> Figure:
     """Per value of ``lever`` (a design, say), the deterrence side, the response side and their
     combination side by side, each with its Wilson whiskers: no design can look better by inviting
-    more attacks. A response share with no attack to answer is left out (no bar), not drawn as 0."""
+    more attacks. A response share with no attack to answer is left out (no bar), not drawn as 0;
+    above each response bar stands the number of runs with an attack it rests on, and a share that
+    rests on fewer than ``FEW_ATTACKS`` is drawn pale: a well-deterred design has few attacks to answer."""
     table = summary
     if facet is None:
         facet = varying(table, exclude=[lever])
@@ -270,14 +284,21 @@ def plot_deterrence(summary: pd.DataFrame, lever: str, facet: list[str] | None =
             continue
         title, t = panels[i]
         for j, (col, _, colour) in enumerate(MEASURES):
-            rows = [(xs.index(str(r[lever])) - 0.4 + bw * (j + 0.5), r[col], r[f"{col}_low"], r[f"{col}_high"])
+            rows = [(xs.index(str(r[lever])) - 0.4 + bw * (j + 0.5), r[col], r[f"{col}_low"], r[f"{col}_high"],
+                     attacks(r) if col == RESPONSE else np.nan)
                     for _, r in t.iterrows() if not pd.isna(r[col])]
             if not rows:
                 continue
-            pos, est, lo, hi = (np.asarray(v, dtype=float) for v in zip(*rows))
-            ax.bar(pos, est, width=bw * 0.92, color=colour, zorder=2)
+            pos, est, lo, hi, n = (np.asarray(v, dtype=float) for v in zip(*rows))
+            few = n < FEW_ATTACKS
+            ax.bar(pos, est, width=bw * 0.92, color=[PALE if f else colour for f in few], zorder=2)
             ax.errorbar(pos, est, yerr=[np.clip(est - lo, 0, None), np.clip(hi - est, 0, None)], fmt="none",
                         ecolor="black", elinewidth=1.0, capsize=1.5, zorder=3)
+            if col == RESPONSE:
+                for x, top, k in zip(pos, np.maximum(est, hi), n):
+                    if not np.isnan(k):
+                        ax.text(x, min(top, 0.93) + 0.02, f"n={k:.0f}", ha="center", va="bottom",
+                                fontsize=SMALL, rotation=90, zorder=4)
         ax.set_xticks(range(len(xs)), [wrap(pretty(v), 12) for v in xs], fontsize=TICK)
         ax.set_xlim(-0.55, len(xs) - 0.45)
         ax.set_ylim(0, 1.05)
@@ -290,7 +311,9 @@ def plot_deterrence(summary: pd.DataFrame, lever: str, facet: list[str] | None =
             ax.set_title(wrap(title.replace(",", ", "), max(20, int(pw * 14))), fontsize=LABEL)
         ax.set_xlabel(lever, fontsize=LABEL)
     handles = [Patch(color=colour, label=label) for _, label, colour in MEASURES]
-    sf.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=TICK, frameon=False)
+    handles.append(Patch(color=PALE, label=f"the same, n < {FEW_ATTACKS} attacks"))
+    sf.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=TICK, frameon=False)
     wrapped_title(sf, f"Deterrence and response by {lever}: P(attack) within the horizon, P(military support in time "
-                      "| attack), P(protected: no attack, or support in time) (whiskers: 95% Wilson interval)", width)
+                      "| attack), P(protected: no attack, or support in time) (whiskers: 95% Wilson interval; n: runs with an "
+                      "attack)", width)
     return fig

@@ -117,7 +117,9 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                                  "Per " + lever + ", side by side: P(attack) — an armed attack within the horizon (the "
                                  "deterrence side); P(support in time | attack) — military support delivered (binding or "
                                  "not) reaching what Ukraine needs within its holding time, among runs with an attack (the response side; no bar "
-                                 "where no run had an attack); P(protected) — no attack, or support in time. Whiskers: "
+                                 "where no run had an attack; above it, n, the runs with an attack it rests on, and pale where "
+                                 f"they are fewer than {sweep_figures.FEW_ATTACKS}: a design that deters well has few attacks "
+                                 "to answer); P(protected) — no attack, or support in time. Whiskers: "
                                  "95% Wilson intervals." + note))
     if p.heat:
         fig = sweep_figures.plot_heatmap(res.summary, p.heat[0], p.heat[1], order=res.order, horizon=None if isinstance(hk, dict) else h,
