@@ -83,6 +83,7 @@ BOUNDS = [
 ]
 MESSAGES = [
     (["commission.lead=Narnia"], "commission.lead", "France"),
+    (["runs=auto", "precision_on=protection"], "precision_on", "support_in_time_given_attack"),
     (["coalition.states={}"], "coalition.states", "coalition.exclude"),
     (["coalition.states.Germany.iso=FRA"], "coalition.states.Germany.iso", "a code no other state"),
     (["breach=hybrid,chronic"], "breach", "guarantee-sim -m breach=hybrid,chronic"),

@@ -118,17 +118,55 @@ def test_killed_sweep_resumes_and_matches_an_uninterrupted_one(tmp_path):
 @pytest.mark.slow
 def test_precision_driven_runs_stop_at_the_first_batch_that_reaches_the_target(tmp_path):
     proc = cli(tmp_path, "-m", "breach=sporadic,hybrid", "trigger=any_attributed", "runs=auto", "precision=0.02",
-               "batch_size=200", "commitments.activation_share=0.8")  # P near 0.85-0.9: more than one batch
+               "precision_on=activation_probability", "batch_size=200",
+               "commitments.activation_share=0.8")  # P near 0.85-0.9: more than one batch
     summary = pd.read_csv(the_sweep(tmp_path) / "sweep_summary.csv")
     runs = pd.read_parquet(the_sweep(tmp_path) / "sweep_runs.parquet")
     for _, row in summary.iterrows():
-        assert row["half_width"] <= 0.02
+        assert row["half_width"] <= 0.02 and row["precision_on"] == "activation_probability"
         cell = runs[runs["cell"] == row["cell"]]["activated"]
         assert len(cell) == row["runs"] and row["runs"] % 200 == 0 and row["runs"] > 200
         shorter = cell[: row["runs"] - 200]
         _, lo, hi = wilson(int(shorter.sum()), len(shorter))
         assert (hi - lo) / 2 > 0.02, "it did not stop at the first batch that met the target"
         assert f"{row['cell']}: {row['runs']} runs" in proc.stdout  # the run count is reported
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("measure, column, trials", [
+    ("protected_probability", "protected", None),
+    ("support_in_time_given_attack", "in_time", "attacked")])
+def test_runs_auto_makes_the_chosen_headline_measure_precise(tmp_path, measure, column, trials):
+    """runs=auto stops when the measure named by precision_on (P(protected) by default) is precise,
+    counting only the runs with an attack for the response share."""
+    extra = () if measure == "protected_probability" else (f"precision_on={measure}",)
+    cli(tmp_path, "breach=surge_offensive", "commitments=no_us_backstop", "runs=auto", "precision=0.04", "batch_size=100",
+        "max_runs=3000", *extra, f"hydra.run.dir={tmp_path / 'one'}")
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    rows = pd.read_parquet(tmp_path / "one" / "runs.parquet")
+    attacked = rows["offensive_day"].notna()
+    in_time = attacked & rows["support_in_time"].fillna(False).astype(bool)
+    flags = {"protected": ~attacked | in_time, "in_time": in_time}[column]
+    among = attacked if trials else pd.Series(True, index=rows.index)
+
+    def width(n):
+        k, m = int(flags[:n][among[:n]].sum()), int(among[:n].sum())
+        _, lo, hi = wilson(k, m)
+        return (hi - lo) / 2
+
+    n = len(rows)
+    assert summary["precision_on"] == measure and summary["precision_reached"]
+    assert width(n) <= 0.04 < width(n - 100), "it did not stop at the first batch that met the target"
+    assert summary["half_width"] == pytest.approx(width(n))
+    assert n > 100
+
+
+def test_runs_auto_says_a_cell_without_attacks_has_no_response_share_to_make_precise(tmp_path):
+    proc = cli(tmp_path, "breach=compliant", "runs=auto", "precision_on=support_in_time_given_attack", "batch_size=50",
+               "max_runs=100", f"hydra.run.dir={tmp_path / 'one'}")
+    summary = json.loads((tmp_path / "one" / "summary.json").read_text())
+    assert summary["half_width"] is None and not summary["precision_reached"] and summary["runs"] == 100
+    assert "half-width of support_in_time_given_attack undefined (no run had an attack) (cap reached)" in proc.stdout
 
 
 def test_same_command_same_store_and_launcher_or_workers_do_not_matter():
@@ -144,7 +182,8 @@ def test_cell_names_leave_out_the_run_settings_and_the_preset():
     from guarantee_sim.scenario.compose import compose_config
     from guarantee_sim.scenario.schema import NOT_LEVERS, RUN_SETTINGS, GuaranteeConfig
 
-    assert RUN_SETTINGS == ("runs", "seed", "workers", "executor", "batch_size", "precision", "max_runs", "baseline")
+    assert RUN_SETTINGS == ("runs", "seed", "workers", "executor", "batch_size", "precision", "precision_on", "max_runs",
+                            "baseline")
     assert set(RUN_SETTINGS) <= {f.name for f in dataclasses.fields(GuaranteeConfig)}
     task = ["runs=5", "seed=3", "workers=2", "executor=dask", "batch_size=10", "precision=0.1", "max_runs=50",
             "baseline='breach=hybrid'", "experiment=exercise_designs", "breach=hybrid", "monitoring.report_delay=2"]

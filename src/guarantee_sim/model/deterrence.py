@@ -188,6 +188,7 @@ class StrategicViolator(BreachPattern):
         self.attacked = False
         self._probes: list[Breach] = []  # committed probes not yet answered or timed out
         self._speed_n = self._speed_sum = 0.0
+        self._speeds: tuple[float, tuple[float, ...]] | None = None  # (investigation, speeds) last computed
 
     # what the violator sees --------------------------------------------------------------------
     def read_design(self, model) -> None:
@@ -260,8 +261,9 @@ class StrategicViolator(BreachPattern):
         resolve = min(1.0, max(0.0, self.resolve.mean + p.risk_attitude * self.resolve.sd))
         gains = (0.0, p.gain_probe, p.gain_strike, p.gain_incursion, self.motivation)
         out = np.empty(len(LADDER))
+        speeds = self.speeds()
         for r in range(len(LADDER)):
-            speed = self.speed(r)
+            speed = speeds[r]
             responds = self.named(r) * resolve if v.covered[r] else 0.0
             drag = v.tripwire if r >= 3 else 0.0
             risk = 1.0 - (1.0 - responds) * (1.0 - drag)
@@ -272,11 +274,20 @@ class StrategicViolator(BreachPattern):
         """The share of Ukraine's need it expects the response to bring in time: each contributor
         discounted by ``window / (window + investigation + delays + its procedure)`` (Huth 1988:
         capability to act in time). More states, faster procedures or a faster commission only raise it."""
-        v = self.view
-        if v.window <= 0:
-            return 0.0
-        investigation = 0.0 if v.certain[rung] else self.investigation * v.speedup[1] / v.speedup[rung]
-        return min(1.0, float(v.expected @ (v.window / (v.window + investigation + v.delay + v.procedure))))
+        return self.speeds()[rung]
+
+    def speeds(self) -> tuple[float, ...]:
+        """``speed`` of every rung; it changes only when the believed investigation time does."""
+        if self._speeds is None or self._speeds[0] != self.investigation:
+            v, inv = self.view, self.investigation
+            if v.window <= 0:
+                out = (0.0,) * len(LADDER)
+            else:
+                days = np.array([0.0 if v.certain[r] else inv * v.speedup[1] / v.speedup[r] for r in range(len(LADDER))])
+                share = (v.window / (v.window + days[:, None] + v.delay + v.procedure[None, :])) @ v.expected
+                out = tuple(min(1.0, float(x)) for x in share)
+            self._speeds = (inv, out)
+        return self._speeds[1]
 
     @property
     def motivated(self) -> bool:

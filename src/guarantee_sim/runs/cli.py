@@ -228,6 +228,7 @@ def plan_of(cfg):
         seed=int(cfg["seed"]),
         batch_size=int(cfg["batch_size"]),
         precision=float(cfg["precision"]),
+        precision_on=str(cfg.get("precision_on", "protected_probability")),
         max_runs=int(cfg["max_runs"]),
         workers=int(cfg["workers"]),
         executor=str(cfg.get("executor", "local")),

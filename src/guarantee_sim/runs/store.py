@@ -24,6 +24,7 @@ import shutil
 import socket
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,14 @@ import pandas as pd
 from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
 from guarantee_sim.errors import ConfigError
 from guarantee_sim.runs.executors import parse as parse_executor
-from guarantee_sim.runs.provenance import code_version, describe_code, now, record, write_atomic, write_json
+from guarantee_sim.runs.provenance import (
+    code_version,
+    describe_code,
+    now,
+    record,
+    write_atomic,
+    write_json,
+)
 from guarantee_sim.runs.runner import TABLE_COLUMNS, run_range, run_seeds
 from guarantee_sim.scenario.schema import RUN_SETTINGS
 
@@ -43,7 +51,8 @@ META_KEY = b"guarantee_sim"  # a stored parquet file's own identity, in its sche
 
 @dataclass(frozen=True)
 class CellPlan:
-    """How many runs: a fixed number, or ``auto`` until the Wilson half-width reaches ``precision``."""
+    """How many runs: a fixed number, or ``auto`` until the Wilson half-width of ``precision_on``
+    (a measure of the summary) reaches ``precision``."""
 
     runs: int | None  # None means auto
     seed: int
@@ -52,6 +61,7 @@ class CellPlan:
     max_runs: int
     workers: int = 1
     executor: str = "local"  # where the runs go (runs/executors.py); the rows do not depend on it
+    precision_on: str = "protected_probability"
 
     @property
     def cap(self) -> int:
@@ -61,7 +71,7 @@ class CellPlan:
         """The run settings the rows depend on (the number of workers is not one of them)."""
         out = {"seed": self.seed, "runs": "auto" if self.runs is None else self.runs, "batch_size": self.batch_size}
         if self.runs is None:
-            out.update(precision=self.precision, max_runs=self.max_runs)
+            out.update(precision=self.precision, max_runs=self.max_runs, precision_on=self.precision_on)
         return out
 
 
@@ -263,8 +273,28 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
 # one cell -----------------------------------------------------------------------------------------
 
 def half_width(k: int, n: int) -> float:
+    if n == 0:
+        return math.inf
     _, lo, hi = wilson(k, n)
     return (hi - lo) / 2
+
+
+def counts(batch: pd.DataFrame) -> Counter:
+    """What the precision measures count in a batch of rows: (successes, trials) per measure."""
+    attacked = batch["offensive_day"].notna()
+    in_time = attacked & batch["support_in_time"].fillna(False).astype(bool)
+    n = len(batch)
+    return Counter({("protected_probability", 0): int(n - attacked.sum() + in_time.sum()), ("protected_probability", 1): n,
+                    ("support_in_time_given_attack", 0): int(in_time.sum()),
+                    ("support_in_time_given_attack", 1): int(attacked.sum()),
+                    ("attack_probability", 0): int(attacked.sum()), ("attack_probability", 1): n,
+                    ("activation_probability", 0): int(batch["activated"].sum()), ("activation_probability", 1): n})
+
+
+def precision_of(measure: str, seen: Counter) -> float:
+    """The Wilson half-width of ``measure`` over the rows counted so far (infinite with no trial:
+    a cell without an attack has no response share to make precise)."""
+    return half_width(seen[measure, 0], seen[measure, 1])
 
 
 class Progress:
@@ -360,7 +390,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches = cell_dir / "batches"
     batches.mkdir(exist_ok=True)
 
-    frames, computed, resumed, activated = [], 0, 0, 0
+    frames, computed, resumed, seen = [], 0, 0, Counter()
     executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
     start = 0
@@ -383,10 +413,10 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
                 write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
             frames.append(batch)
-            activated += int(batch["activated"].sum())
+            seen += counts(batch)
             progress.advance(stop - start)
             start = stop
-            if plan.runs is None and half_width(activated, stop) <= plan.precision:
+            if plan.runs is None and precision_of(plan.precision_on, seen) <= plan.precision:
                 break
     finally:
         progress.close()
@@ -403,8 +433,9 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         runs_requested="auto" if plan.runs is None else plan.runs,
     )
     if plan.runs is None:
-        hw = half_width(activated, n)
-        summary.update(precision_target=plan.precision, half_width=hw, precision_reached=hw <= plan.precision)
+        hw = precision_of(plan.precision_on, seen)
+        summary.update(precision_target=plan.precision, precision_on=plan.precision_on,
+                       half_width=hw if math.isfinite(hw) else None, precision_reached=hw <= plan.precision)
     write_parquet(cell_dir / "runs.parquet", df, {"fingerprint": fp, "first": 0})
     write_atomic(cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False))
     write_atomic(cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml))
@@ -421,7 +452,8 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         f" P(in time | attack) {in_time}; P(pooled activation) {pooled}"
     )
     if plan.runs is None:
-        line += f", half-width {summary['half_width']:.4f}" + ("" if summary["precision_reached"] else " (cap reached)")
+        hw = "undefined (no run had an attack)" if summary["half_width"] is None else f"{summary['half_width']:.4f}"
+        line += f", half-width of {plan.precision_on} {hw}" + ("" if summary["precision_reached"] else " (cap reached)")
     return df, summary, line
 
 

@@ -123,8 +123,10 @@ def summary_row(cell: str, levers: dict, summary: dict) -> dict:
         row.update({measure: _num(d), f"{measure}_low": _num(d, "low"), f"{measure}_high": _num(d, "high")})
     row["false_activation"] = _num(summary["false_activation"])
     row["nothing_binding"] = bool(summary.get("nothing_binding", False))
-    if "half_width" in summary:
-        row["half_width"] = summary["half_width"]
+    if "half_width" in summary:  # runs=auto: the measure made precise and how precise it is
+        hw = summary["half_width"]
+        row.update(precision_on=summary.get("precision_on", "activation_probability"),
+                   half_width=math.nan if hw is None else hw)
     row.update(baseline_cell="", paired_difference=math.nan, paired_low=math.nan, paired_high=math.nan)
     return row
 

@@ -25,6 +25,9 @@ CONFIG_MODULE = "guarantee_sim.conf"  # the YAML menus (conf/), a package so tha
 
 REGIMES = ("executive", "notify_parliament", "parliamentary", "congressional")
 US_ROLES = ("binding", "discretionary", "none")
+# what runs=auto makes precise: the headline measures (P(protected) first), or the pooled one
+PRECISION_MEASURES = ("protected_probability", "support_in_time_given_attack", "attack_probability",
+                      "activation_probability")
 
 
 @dataclass
@@ -168,11 +171,11 @@ class UkraineConfig:
     damage_min_severity: float = param(3.0, "non-negative")
 
 
-def run_setting(default: Any, unit: str | None = None, same_store: bool = False) -> Any:
+def run_setting(default: Any, unit: str | None = None, same_store: bool = False, options: tuple | None = None) -> Any:
     """A run setting: how many runs and how they are made, not what is simulated (a sweep's cells
     are not named by them, and they are no sweep lever). ``same_store``: a stored result does not
     depend on it (a rerun with another value finds the same cell and sweep folders)."""
-    return param(default, unit, run_setting=True, same_store=same_store)
+    return param(default, unit, options=options, run_setting=True, same_store=same_store)
 
 
 @dataclass
@@ -193,6 +196,7 @@ class GuaranteeConfig:
     executor: str = run_setting("local", same_store=True)  # where the runs go: runs/executors.py
     batch_size: int = run_setting(500, "count")
     precision: float = run_setting(0.02, "half-width")
+    precision_on: str = run_setting("protected_probability", options=PRECISION_MEASURES)  # the measure runs=auto makes precise
     max_runs: int = run_setting(20000, "count")
     baseline: Optional[str] = run_setting(None, same_store=True)  # which cell the tables compare with
 
