@@ -445,3 +445,21 @@ def test_the_command_prints_the_size_warning_on_stderr(tmp_path, monkeypatch, ca
     main(SMALL)
     err = capsys.readouterr().err
     assert re.search(r"^guarantee-sim-sensitivity: warning: study\.n=8 is too small for .*; about study\.n=\d+ would ", err, re.M), err
+
+
+def test_a_lever_that_does_nothing_under_a_breach_pattern_is_left_out_there():
+    """The force's hazard multiplier is how scripted violators feel the force; the strategic
+    violator weighs it as a trip-wire instead, so the multiplier leaves its rows unchanged and its
+    studies (and EMA's) leave the lever out rather than rank noise."""
+    from guarantee_sim.ema import lever_ranges
+    from guarantee_sim.runs.runner import run_replications
+    from guarantee_sim.scenario.compose import load_scenario
+
+    assert "force_effect" not in {lv.name for lv in lever_ranges("paris_2026", "strategic")}
+    assert "force_effect" in {lv.name for lv in lever_ranges("paris_2026", "sporadic")}
+    low, high = (run_replications(load_scenario(("breach=strategic", f"force.hazard_multiplier={m}")), 100, 1)
+                 for m in (0.15, 0.7))
+    pd.testing.assert_frame_equal(low, high)
+    scripted = [run_replications(load_scenario(("breach=surge_offensive", f"force.hazard_multiplier={m}")), 100, 1)
+                for m in (0.15, 0.7)]
+    assert scripted[0]["offensive_day"].notna().sum() < scripted[1]["offensive_day"].notna().sum()

@@ -57,6 +57,8 @@ def levers_from_study(levers: dict, breach_pattern: str | None = None) -> list[L
                               "a key as typed on the command line, e.g. commission.attribution_probability")
         if spec.get("breach") is not None and breach_pattern is not None and spec["breach"] != breach_pattern:
             continue
+        if breach_pattern is not None and spec.get("unless_breach") == breach_pattern:
+            continue
         low, high = spec.get("low"), spec.get("high")
         for k, v in (("low", low), ("high", high)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):

@@ -27,6 +27,7 @@ class LeverSpec:
     label: str = ""
     unit: str = ""
     breach: Optional[str] = None  # the lever exists only under this breach pattern
+    unless_breach: Optional[str] = None  # the lever does nothing under this breach pattern (left out there)
 
 
 @dataclass
