@@ -57,7 +57,7 @@ class DesignView:
     certain: tuple[bool, ...]  # per rung: the trigger needs no finding (the overt-attack path)
     covered: tuple[bool, ...]  # per rung: a trigger tier that includes military support fires on it
     tripwire: float  # the force's trip-wire weight on rungs 3-4 (0 without a deployed force)
-    delay: float  # days from the commission's finding to a state's approval process (invocation, consultation, delivery)
+    delay: float  # days the chain adds besides the investigation and the procedures: invocation, consultation, delivery
     expected: np.ndarray  # per military contributor: the capacity it is expected to bring, over Ukraine's need
     procedure: np.ndarray  # per military contributor: the mean delay of its national procedure (days)
     investigation: float  # expected days of the commission's investigation
