@@ -48,3 +48,14 @@ def test_the_executor_setting_is_read_or_refused():
     for bad in ("spark", "dask:nowhere", "submitit:pbs", ""):
         with pytest.raises(Exception, match="executor: "):
             parse(bad)
+
+
+def test_simulate_on_a_cluster_returns_the_rows_of_one_worker():
+    """The Python API shards like the command line: ``simulate(executor="dask", workers=2)``."""
+    from guarantee_sim import ConfigError, simulate
+
+    one = simulate(["breach=strategic"], runs=30, seed=4, workers=1)
+    there = simulate(["breach=strategic"], runs=30, seed=4, workers=2, executor="dask")
+    pd.testing.assert_frame_equal(one, there)
+    with pytest.raises(ConfigError, match="executor: "):
+        simulate(["breach=strategic"], runs=5, executor="spark")

@@ -86,8 +86,9 @@ def _dask_client(address: str, workers: int):
         if address:
             client = Client(address)
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   scheduler_kwargs={"dashboard": False})  # no web page opened on a port
+            # no web page; its HTTP server on a free port, so two processes' clusters never contend for 8787
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                   scheduler_kwargs={"dashboard": False})
             client = Client(cluster)
         _OPEN[key] = client
         if len(_OPEN) == 1:

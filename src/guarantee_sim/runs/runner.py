@@ -14,9 +14,11 @@ import math
 import multiprocessing as mp
 import os
 import sys
+import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -234,25 +236,35 @@ def simulate(
     seed: int | None = None,
     workers: int | None = None,
     chunk_size: int | None = None,
+    executor: str | None = None,
     **levers,
 ) -> pd.DataFrame:
     """Run one scenario's replications and return one row per run (the command line's rows).
 
     ``overrides``: a list of the command line's overrides (``["breach=hybrid", "trigger=armed_attack"]``)
     or a mapping (``{"breach": "hybrid", "commission.attribution_probability": 0.6}``); ``levers``: keys
-    as keywords (``breach="hybrid", horizon=180``). ``runs``, ``seed`` and ``workers`` default to the
-    config's values. The config is composed once per set of presets and kept: repeated calls pay
-    for their runs, not for Hydra. A caller's own Hydra app is left alone.
+    as keywords (``breach="hybrid", horizon=180``). ``runs``, ``seed``, ``workers`` and ``executor``
+    default to the config's values; ``executor="dask"`` (or ``"dask:<scheduler>"``,
+    ``"submitit:slurm"``) runs ``workers`` shards there, with the rows of ``workers=1``. The config is
+    composed once per set of presets and kept: repeated calls pay for their runs, not for Hydra. A
+    caller's own Hydra app is left alone.
     """
+    from guarantee_sim.runs.executors import parse as parse_executor
     from guarantee_sim.scenario.compose import load_scenario, run_settings
 
     scenario = load_scenario(overrides, **levers)
-    if runs is None or seed is None or workers is None:
+    if runs is None or seed is None or workers is None or executor is None:
         config = run_settings(overrides, **levers)  # as composed (cached) and given
         runs = config["runs"] if runs is None else runs
         seed = config["seed"] if seed is None else seed
         workers = config["workers"] if workers is None else workers
+        executor = config["executor"] if executor is None else executor
     if chunk_size is not None:
         _setting(chunk_size, "count", "chunk_size")
-    return run_replications(scenario, _setting(runs, "runs", "runs"), _setting(seed, "seed", "seed"),
-                            _setting(workers, "workers", "workers"), chunk_size)
+    spec = parse_executor(executor)
+    runs, seed = _setting(runs, "runs", "runs"), _setting(seed, "seed", "seed")
+    workers = _setting(workers, "workers", "workers")
+    if spec.kind == "local":
+        return run_replications(scenario, runs, seed, workers, chunk_size)
+    with tempfile.TemporaryDirectory(prefix="guarantee-sim-") as folder:  # submitit's logs: the rows are returned
+        return run_range(scenario, run_seeds(seed, runs), 0, workers, executor=spec, folder=Path(folder))
