@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from guarantee_sim.analysis.stats import protected as stats_protected
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.runs.runner import run_replications, run_seeds
 from guarantee_sim.runs.sweep import paired_difference
@@ -48,7 +49,7 @@ def test_an_empty_guarantee_invites_more_attacks_than_paris_and_paris_more_than_
 
 
 def protected(df):
-    return (df["offensive_day"].isna() | df["support_in_time"].fillna(False).astype(bool)).astype(float)
+    return stats_protected(df).astype(float)
 
 
 def test_designs_order_on_protection_article5_paris_bilateral_budapest(designs):

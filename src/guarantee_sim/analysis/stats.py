@@ -107,6 +107,18 @@ def protected(df: pd.DataFrame) -> pd.Series:
     return df["offensive_day"].isna() | df["support_in_time"].fillna(False).astype(bool)
 
 
+def measure_counts(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """(successes, trials) of each headline measure and of the pooled one: what their Wilson
+    intervals rest on, and what ``runs=auto`` adds up batch by batch (runs/store.py)."""
+    n = len(df)
+    attack = df["offensive_day"].notna().to_numpy()
+    in_time = df["support_in_time"].fillna(False).astype(bool).to_numpy()
+    return {"attack_probability": (int(attack.sum()), n),
+            "support_in_time_given_attack": (int(in_time[attack].sum()), int(attack.sum())),
+            "protected_probability": (int((~attack | in_time).sum()), n),
+            "activation_probability": (int(df["activated"].sum()), n)}
+
+
 def deterrence_and_response(df: pd.DataFrame) -> dict:
     """The measures that separate deterring an attack from answering one, each with its Wilson interval.
 
@@ -115,16 +127,12 @@ def deterrence_and_response(df: pd.DataFrame) -> dict:
     protected_probability: no attack, or military support in time. A design cannot raise it by
     inviting more attacks, nor by promising less.
     """
-    n = len(df)
-    attack = df["offensive_day"].notna().to_numpy()
-    in_time = df["support_in_time"].fillna(False).astype(bool).to_numpy()
+    counts = measure_counts(df)
     out = {}
-    p, lo, hi = wilson(int(attack.sum()), n)
-    out["attack_probability"] = {"estimate": p, "low": lo, "high": hi}
-    p, lo, hi = wilson(int(in_time[attack].sum()), int(attack.sum()))
-    out["support_in_time_given_attack"] = {"estimate": p, "low": lo, "high": hi, "runs_with_attack": int(attack.sum())}
-    p, lo, hi = wilson(int((~attack | in_time).sum()), n)
-    out["protected_probability"] = {"estimate": p, "low": lo, "high": hi}
+    for measure in ("attack_probability", "support_in_time_given_attack", "protected_probability"):
+        p, lo, hi = wilson(*counts[measure])
+        out[measure] = {"estimate": p, "low": lo, "high": hi}
+    out["support_in_time_given_attack"]["runs_with_attack"] = counts["support_in_time_given_attack"][1]
     return out
 
 

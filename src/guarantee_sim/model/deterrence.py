@@ -263,21 +263,17 @@ class StrategicViolator(BreachPattern):
         out = np.empty(len(LADDER))
         speeds = self.speeds()
         for r in range(len(LADDER)):
-            speed = speeds[r]
             responds = self.named(r) * resolve if v.covered[r] else 0.0
             drag = v.tripwire if r >= 3 else 0.0
             risk = 1.0 - (1.0 - responds) * (1.0 - drag)
-            out[r] = gains[r] - (p.war_cost if r == 4 else 0.0) - p.cost_scale * STAKE[r] * risk * speed
+            out[r] = gains[r] - (p.war_cost if r == 4 else 0.0) - p.cost_scale * STAKE[r] * risk * speeds[r]
         return out
 
-    def speed(self, rung: int) -> float:
-        """The share of Ukraine's need it expects the response to bring in time: each contributor
-        discounted by ``window / (window + investigation + delays + its procedure)`` (Huth 1988:
-        capability to act in time). More states, faster procedures or a faster commission only raise it."""
-        return self.speeds()[rung]
-
     def speeds(self) -> tuple[float, ...]:
-        """``speed`` of every rung; it changes only when the believed investigation time does."""
+        """Per rung, the share of Ukraine's need it expects the response to bring in time: each
+        contributor discounted by ``window / (window + investigation + delays + its procedure)``
+        (Huth 1988: capability to act in time). More states, faster procedures or a faster
+        commission only raise it. Recomputed only when the believed investigation time changes."""
         if self._speeds is None or self._speeds[0] != self.investigation:
             v, inv = self.view, self.investigation
             if v.window <= 0:

@@ -24,14 +24,14 @@ import shutil
 import socket
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from guarantee_sim.analysis.stats import summarize, summary_rows, wilson
+from guarantee_sim.analysis.stats import measure_counts, summarize, summary_rows, wilson
 from guarantee_sim.errors import ConfigError
 from guarantee_sim.runs.executors import parse as parse_executor
 from guarantee_sim.runs.provenance import (
@@ -279,22 +279,11 @@ def half_width(k: int, n: int) -> float:
     return (hi - lo) / 2
 
 
-def counts(batch: pd.DataFrame) -> Counter:
-    """What the precision measures count in a batch of rows: (successes, trials) per measure."""
-    attacked = batch["offensive_day"].notna()
-    in_time = attacked & batch["support_in_time"].fillna(False).astype(bool)
-    n = len(batch)
-    return Counter({("protected_probability", 0): int(n - attacked.sum() + in_time.sum()), ("protected_probability", 1): n,
-                    ("support_in_time_given_attack", 0): int(in_time.sum()),
-                    ("support_in_time_given_attack", 1): int(attacked.sum()),
-                    ("attack_probability", 0): int(attacked.sum()), ("attack_probability", 1): n,
-                    ("activation_probability", 0): int(batch["activated"].sum()), ("activation_probability", 1): n})
-
-
-def precision_of(measure: str, seen: Counter) -> float:
-    """The Wilson half-width of ``measure`` over the rows counted so far (infinite with no trial:
-    a cell without an attack has no response share to make precise)."""
-    return half_width(seen[measure, 0], seen[measure, 1])
+def precision_of(measure: str, seen: dict[str, list[int]]) -> float:
+    """The Wilson half-width of ``measure`` over the rows counted so far (``measure_counts`` added
+    up batch by batch; infinite with no trial: a cell without an attack has no response share to
+    make precise)."""
+    return half_width(*seen[measure])
 
 
 class Progress:
@@ -390,7 +379,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches = cell_dir / "batches"
     batches.mkdir(exist_ok=True)
 
-    frames, computed, resumed, seen = [], 0, 0, Counter()
+    frames, computed, resumed, seen = [], 0, 0, defaultdict(lambda: [0, 0])
     executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
     start = 0
@@ -413,7 +402,9 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
                 write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
             frames.append(batch)
-            seen += counts(batch)
+            for measure, (k, n) in measure_counts(batch).items():
+                seen[measure][0] += k
+                seen[measure][1] += n
             progress.advance(stop - start)
             start = stop
             if plan.runs is None and precision_of(plan.precision_on, seen) <= plan.precision:
