@@ -5,6 +5,7 @@ Runs without activation are right-censored at the horizon. Both estimators are s
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -20,9 +21,15 @@ LEVEL = 0.95
 
 def wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float, float]:
     """(estimate, low, high) of a binomial proportion, Wilson score interval."""
+    return _wilson(int(k), int(n), float(level))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wilson(k: int, n: int, level: float) -> tuple[float, float, float]:
+    # binomtest works out a p-value first; a sweep's cells ask for the same (k, n) again and again
     if n == 0:
         return math.nan, math.nan, math.nan
-    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return k / n, float(ci.low), float(ci.high)
 
 

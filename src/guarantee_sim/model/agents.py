@@ -57,14 +57,36 @@ def initial_status(profile) -> dict:
     return {t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED for t in SUPPORT_TYPES}
 
 
-def fresh_terms(decisions: list[tuple["CoalitionState", str]], round_: int) -> list[float]:
+def fresh_terms(decisions: list[tuple[CoalitionState, str]], round_: int) -> np.ndarray:
     """``CoalitionState.fresh_term`` for many (state, support type) decisions in one array pass:
     the same stream positions and the same numbers."""
     if not decisions:
-        return []
+        return np.empty(0)
     stream, n = decisions[0][0]._u_follow, len(decisions[0][0].model.coalition)
     pos = np.array([(st.index + round_ * n) * stream.width + TYPE_INDEX[t] for st, t in decisions], dtype=np.int64)
-    return special.ndtri(stream.span(0, int(pos.max()) + 1)[pos]).tolist()
+    return special.ndtri(stream.span(0, int(pos.max()) + 1)[pos])
+
+
+def decide_all(decisions: list[tuple[CoalitionState, str]], round_: int, follows_all) -> list[bool]:
+    """Many states decide whether to follow through, in one array pass (a consultation asks every
+    state, a review every one that declined): each on its own political term, drawn at the first
+    decision (round 0), then at each review moved part of the way (``reconsider_weight``) to a
+    fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1).
+    ``follows_all(types, terms)`` is the coalition's rule. True where the state is now willing;
+    the same numbers as one state at a time."""
+    if not decisions:
+        return []
+    fresh = fresh_terms(decisions, round_)
+    if round_ == 0:
+        terms = fresh.tolist()
+    else:
+        w = decisions[0][0].model.spec.reconsider_weight
+        old = np.array([st.latent[t] for st, t in decisions])
+        terms = (math.sqrt(1.0 - w) * old + math.sqrt(w) * fresh).tolist()
+    willing = follows_all([t for _, t in decisions], terms)
+    for (state, t), term, ok in zip(decisions, terms, willing):
+        state.settle(t, round_, term, ok)
+    return willing
 
 
 class CoalitionState(mesa.Agent):
@@ -92,49 +114,33 @@ class CoalitionState(mesa.Agent):
     def binding(self, stype: str) -> bool:
         return self._binding[stype]
 
-    def consider(self, stype: str, fresh: float | None = None) -> None:
-        """The coalition asks: will this state honour its commitment of ``stype``?"""
+    def asked(self, stype: str) -> bool:
+        """The coalition asks about ``stype``: False if the state declines outright (a UN veto);
+        True if it has a commitment of ``stype`` to decide on."""
         if self.status[stype] is not SupportStatus.COMMITTED:
-            return
-        s = self.model.spec
-        if stype == "diplomatic" and s.unsc_referral:
+            return False
+        if stype == "diplomatic" and self.model.spec.unsc_referral:
             self._decline(stype, Reason.UNSC_VETO)
-        else:
-            self._decide(stype, 0, fresh)
+            return False
+        return True
 
     def may_reconsider(self, stype: str) -> bool:
+        """A state that declined, gave up or was refused decides again at a review (not after a veto)."""
         return self.status[stype] is SupportStatus.DECLINED and self.reason_code.get(stype) in RECONSIDERED
-
-    def reconsider(self, stype: str, round_: int, fresh: float | None = None) -> bool:
-        """A review (or a new attack): a state that declined, gave up or was refused decides again,
-        on fresh draws of its own term (the coalition's common factor stays). True if now willing."""
-        if not self.may_reconsider(stype):
-            return False
-        return self._decide(stype, round_, fresh)
 
     def fresh_term(self, stype: str, round_: int) -> float:
         """The state's fresh political term for ``stype`` in review round ``round_`` (standard normal)."""
         return float(special.ndtri(self._u_follow(self.index + round_ * len(self.model.coalition), TYPE_INDEX[stype])))
 
-    def _decide(self, stype: str, round_: int, fresh: float | None = None) -> bool:
-        """Follow through or not, on the state's own political term (standard normal): drawn at the
-        first decision, then at each reconsideration moved part of the way (``reconsider_weight``)
-        to a fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1).
-        ``fresh``: the term as ``fresh_terms`` drew it for many states at once."""
+    def settle(self, stype: str, round_: int, term: float, willing: bool) -> None:
+        """Record a decision (``decide_all``): the term it rests on, and willing or declined."""
         self.round[stype] = round_
-        if fresh is None:
-            fresh = self.fresh_term(stype, round_)
-        if round_ == 0:
-            self.latent[stype] = fresh
+        self.latent[stype] = term
+        if willing:
+            self.status[stype] = SupportStatus.DECIDING
+            self._explain(stype, Reason.WILLING)
         else:
-            w = self.model.spec.reconsider_weight
-            self.latent[stype] = math.sqrt(1.0 - w) * self.latent[stype] + math.sqrt(w) * fresh
-        if not self.model.response.follows(stype, self.latent[stype]):
             self._decline(stype, Reason.NO_FOLLOW_THROUGH)
-            return False
-        self.status[stype] = SupportStatus.DECIDING
-        self._explain(stype, Reason.WILLING)
-        return True
 
     def waits_for_us(self) -> bool:
         """Does this state act only once the United States acts?"""

@@ -192,15 +192,17 @@ class StrategicViolator(BreachPattern):
 
     # what the violator sees --------------------------------------------------------------------
     def read_design(self, model) -> None:
-        p = self.params
-        view = design_view(model, p.discretionary_weight, p.decisive_capacity, p.expected_attribution,
-                           p.expected_investigation, p.timely_days)
-        s = model.spec
-        contributors = sum(profile.force_troops for profile in s.states)
-        drag = p.tripwire * min(1.0, contributors / s.force_min_troops) if model.force.deployed and s.force_min_troops > 0 else 0.0
-        if s.us_role == "none":  # a force without the US behind it drags its contributors in less
-            drag *= 1.0 - s.force_us_backstop_share
-        self.view = view = dataclasses.replace(view, tripwire=drag)
+        p, s = self.params, model.spec
+        view = s.memo.get("design_view")  # the same for every run of the scenario
+        if view is None:
+            view = design_view(model, p.discretionary_weight, p.decisive_capacity, p.expected_attribution,
+                               p.expected_investigation, p.timely_days)
+            contributors = sum(profile.force_troops for profile in s.states)
+            drag = p.tripwire * min(1.0, contributors / s.force_min_troops) if model.force.deployed and s.force_min_troops > 0 else 0.0
+            if s.us_role == "none":  # a force without the US behind it drags its contributors in less
+                drag *= 1.0 - s.force_us_backstop_share
+            view = s.memo["design_view"] = dataclasses.replace(view, tripwire=drag)
+        self.view = view
         fixed = 0.0 <= p.fixed_belief <= 1.0
         self.vigilance = Belief(1.0 if fixed else view.vigilance, p.prior_strength)
         self.resolve = Belief(p.fixed_belief if fixed else view.resolve, p.prior_strength)

@@ -15,9 +15,10 @@ import heapq
 import math
 from typing import Callable
 
+import numpy as np
 from scipy import special
 
-from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus, fresh_terms
+from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus, decide_all
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
@@ -77,6 +78,13 @@ class CoalitionResponse:
         weight, common, cut = self._terms[stype]
         return weight * own + common < cut
 
+    def follows_all(self, types: list[str], terms: list[float]) -> list[bool]:
+        """``follows`` for many decisions in one array pass (the same comparisons)."""
+        if self.shock is None:
+            self._draw_common_factor()
+        weight, common, cut = (np.array([self._terms[t][j] for t in types]) for j in range(3))
+        return (weight * np.array(terms) + common < cut).tolist()
+
     def _draw_common_factor(self) -> None:
         """The common factor, drawn at the first decision (its own stream: when does not matter),
         and each type's terms of ``follows``, worked out once a run."""
@@ -98,9 +106,7 @@ class CoalitionResponse:
         m = self.model
         for t in types:
             self.decided_types.append(t)
-            asked = [st for st in self.coalition if st.status[t] is SupportStatus.COMMITTED]
-            for state, fresh in zip(asked, fresh_terms([(st, t) for st in asked], 0)):
-                state.consider(t, fresh)
+            decide_all([(st, t) for st in self.coalition if st.asked(t)], 0, self.follows_all)
             for state in self.coalition:
                 self._after_decision(day, state, t)
         s = self.spec
@@ -149,10 +155,11 @@ class CoalitionResponse:
         if m.recording:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
         order = {t: i for i, t in enumerate(self.decided_types)}
-        todo, self.declined = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index)), []
-        fresh = iter(fresh_terms([(st, t) for st, t in todo if st.may_reconsider(t)], self.rounds))
-        for state, t in todo:
-            if state.may_reconsider(t) and state.reconsider(t, self.rounds, next(fresh)):
+        todo = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index))
+        again = [(st, t) for st, t in todo if st.may_reconsider(t)]
+        self.declined = [(st, t) for st, t in todo if not st.may_reconsider(t)]
+        for (state, t), willing in zip(again, decide_all(again, self.rounds, self.follows_all)):
+            if willing:
                 self._after_decision(day, state, t)
             else:
                 self.declined.append((state, t))

@@ -112,29 +112,49 @@ def _fsync(path, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, write) -> None:
+def write_atomic(path: Path, write, durable: bool = True) -> None:
     """Write through a temporary file in the same folder, flush it to the disk and rename: never a
-    half-written file, even after a power cut (the folder's entry is flushed too)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    half-written file, even after a power cut (the folder's entry is flushed too). ``durable=False``
+    skips the flushes, for a file no result depends on (a lock's note of who holds it)."""
+    write_all([(path, write)], durable)
+
+
+def write_all(files: list[tuple[Path, object]], durable: bool = True) -> None:
+    """``write_atomic`` for several files of one folder, renamed in the order given (the last one
+    can mark the others complete) and the folder flushed once."""
+    done: list[tuple[str, Path]] = []
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are ordinary files
-        _fsync(tmp)
-        os.replace(tmp, path)
+        for path, write in files:
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            done.append((tmp, path))
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are ordinary files
+            if durable:
+                _fsync(tmp)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp, _ in done:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
-    try:
-        _fsync(path.parent, getattr(os, "O_DIRECTORY", 0) | os.O_RDONLY)
-    except OSError:  # a folder cannot be flushed on some systems (Windows); the file itself was
-        pass
+    for tmp, path in done:
+        os.replace(tmp, path)
+    if durable:
+        try:
+            for folder in dict.fromkeys(path.parent for _, path in done):
+                _fsync(folder, getattr(os, "O_DIRECTORY", 0) | os.O_RDONLY)
+        except OSError:  # a folder cannot be flushed on some systems (Windows); the files themselves were
+            pass
 
 
-def write_json(path: Path, data) -> None:
-    write_atomic(path, lambda p: Path(p).write_text(json.dumps(clean(data), indent=2, sort_keys=False) + "\n"))
+def json_writer(data):
+    """What ``write_json`` writes, for ``write_all``."""
+    return lambda p: Path(p).write_text(json.dumps(clean(data), indent=2, sort_keys=False) + "\n")
+
+
+def write_json(path: Path, data, durable: bool = True) -> None:
+    write_atomic(path, json_writer(data), durable)
 
 
 def clean(value):

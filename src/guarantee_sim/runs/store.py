@@ -39,6 +39,8 @@ from guarantee_sim.runs.provenance import (
     describe_code,
     now,
     record,
+    json_writer,
+    write_all,
     write_atomic,
     write_json,
 )
@@ -196,7 +198,7 @@ class Lock:
             raise StoreRefused(self.key, f"cannot lock {self.folder.as_posix()}: {exc.strerror or exc}",
                                "a file system with file locks (docs/results-store.md)") from None
         write_json(self.folder / ".lock.json", {"pid": os.getpid(), "host": socket.gethostname(), "since": now(),
-                                                "what": self.what})
+                                                "what": self.what}, durable=False)  # a note, not a result
         return self
 
     def __exit__(self, *exc) -> None:
@@ -230,13 +232,18 @@ def rows_digest(df: pd.DataFrame) -> str:
 
 def write_parquet(path: Path, df: pd.DataFrame, meta: dict) -> None:
     """``df`` as parquet (as ``DataFrame.to_parquet``) with ``meta`` and the rows' digest in its metadata."""
+    write_atomic(path, parquet_writer(df, meta))
+
+
+def parquet_writer(df: pd.DataFrame, meta: dict):
+    """What ``write_parquet`` writes, for ``write_all``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(df, preserve_index=False)
     info = json.dumps({**meta, "rows": len(df), "digest": rows_digest(df)}, sort_keys=True).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: info})
-    write_atomic(path, lambda p: pq.write_table(table, p, compression="snappy"))
+    return lambda p: pq.write_table(table, p, compression="snappy")
 
 
 class Damaged(Exception):
@@ -379,7 +386,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches = cell_dir / "batches"
     batches.mkdir(exist_ok=True)
 
-    frames, computed, resumed, seen = [], 0, 0, defaultdict(lambda: [0, 0])
+    frames, paths, computed, resumed, seen = [], [], 0, 0, defaultdict(lambda: [0, 0])
     executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
     start = 0
@@ -399,9 +406,11 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
             if batch is None:
                 batch = run_range(scenario, seeds, start, plan.workers, executor=executor,
                                   folder=cell_dir / ".submitit")
-                write_parquet(path, batch, {"fingerprint": fp, "first": start})
+                if plan.cap > plan.batch_size:  # a cell of one batch resumes from nothing: it is its runs.parquet
+                    write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
             frames.append(batch)
+            paths.append(path)
             for measure, (k, n) in measure_counts(batch).items():
                 seen[measure][0] += k
                 seen[measure][1] += n
@@ -427,11 +436,16 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         hw = precision_of(plan.precision_on, seen)
         summary.update(precision_target=plan.precision, precision_on=plan.precision_on,
                        half_width=hw if math.isfinite(hw) else None, precision_reached=hw <= plan.precision)
-    write_parquet(cell_dir / "runs.parquet", df, {"fingerprint": fp, "first": 0})
-    write_atomic(cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False))
-    write_atomic(cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml))
-    write_json(cell_dir / "provenance.json", record(plan.seed, started, n, {"cell": label, "levers": levers}))
-    write_json(cell_dir / "summary.json", summary)
+    # a cell of one stored batch: that file is its runs.parquet, byte for byte (same rows, same metadata)
+    runs = ((lambda p: shutil.copyfile(paths[0], p)) if len(paths) == 1 and paths[0].exists()
+            else parquet_writer(df, {"fingerprint": fp, "first": 0}))
+    write_all([  # summary.json last: it marks the cell complete
+        (cell_dir / "runs.parquet", runs),
+        (cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False)),
+        (cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml)),
+        (cell_dir / "provenance.json", json_writer(record(plan.seed, started, n, {"cell": label, "levers": levers}))),
+        (cell_dir / "summary.json", json_writer(summary)),
+    ])
     p, a, t = summary["activation_probability"], summary["attack_probability"], summary["support_in_time_given_attack"]
     in_time = "—" if t["estimate"] is None or math.isnan(t["estimate"]) else \
         f"{t['estimate']:.3f} [{t['low']:.3f}, {t['high']:.3f}]"

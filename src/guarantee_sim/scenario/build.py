@@ -153,6 +153,12 @@ class Scenario:
 
 
     @cached_property
+    def memo(self) -> dict:
+        """What a run's components work out from the scenario alone (the violator's reading of the
+        design), kept here so each run of the scenario reuses it."""
+        return {}
+
+    @cached_property
     def initial_status(self) -> tuple[dict, ...]:
         """Per state, where each support type stands before any decision (copied by each run)."""
         from guarantee_sim.model.agents import initial_status
