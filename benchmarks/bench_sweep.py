@@ -6,6 +6,7 @@ this runner against mesa.batch_run, and the peak memory of a 100,000-run job.
 Targets (issues: batch runs and parameter sweeps; sweeps without overhead):
   * the pre-launch check of a sweep of one lever over 200 values < 1 s (every value checked, one
     composition: the other jobs are made from the first);
+  * 200 cells x 20 runs <= 1.5x one cell x 4,000 runs (the cost of a cell beyond its runs);
   * headline study throughput on this 2-core machine >= 1,000 runs/s. The first figure uses the
     armed-attack trigger only, the cheapest (few runs reach a decision round); the full study
     (5 designs x 7 breach patterns x 4 triggers), with the three costlier triggers, is the
@@ -120,6 +121,24 @@ def prelaunch_check(values: int = 200) -> None:
           f"composition of a fresh process: {cold:.2f} s) -> {verdict(warm < 1.0)} target < 1 s")
 
 
+def small_cells(cells: int = 200, runs: int = 20) -> None:
+    """A sweep of ``cells`` cells x ``runs`` runs against one cell of ``cells * runs`` runs, the same
+    lever, each a fresh process with the basic launcher (one core): what a cell costs beyond its runs."""
+    values = ",".join(f"{0.2 + 0.003 * i:.3f}" for i in range(cells))
+    times = []
+    for sweep, n in ((values, runs), ("0.5", cells * runs)):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "guarantee_sim.runs.cli", "-m", f"commission.attribution_probability={sweep}",
+                   f"runs={n}", "hydra/launcher=basic", "workers=1", f"hydra.sweep.dir={tmp}/sweep"]
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
+            times.append(time.perf_counter() - start)
+    ratio = times[0] / times[1]
+    print(f"{cells} cells x {runs} runs: {times[0]:.1f} s; 1 cell x {cells * runs:,} runs: {times[1]:.1f} s; "
+          f"ratio {ratio:.2f} ({(times[0] - times[1]) / cells * 1000:.0f} ms per extra cell) -> "
+          f"{verdict(ratio <= 1.5)} target <= 1.5")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000, help="runs per cell of the headline study")
@@ -127,6 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, mesa {mesa.__version__}, {os.cpu_count()} cores")
     prelaunch_check()
+    small_cells()
 
     for label, extra in [
         ("headline, armed_attack trigger only, basic launcher, workers=2",

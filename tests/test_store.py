@@ -139,6 +139,27 @@ def test_a_truncated_runs_parquet_is_made_again_from_the_batches(whole, tmp_path
     assert (folder / "runs.parquet").read_bytes() == (whole / "cell" / "runs.parquet").read_bytes()
 
 
+def test_a_cell_of_one_batch_stores_no_batch_and_its_rows_are_those_of_a_batched_cell(whole, tmp_path):
+    df, _, line = cell(tmp_path, batch=30, name="one")
+    assert "(1 batches computed, 0 resumed)" in line
+    assert not any((tmp_path / "one" / "batches").iterdir())
+    assert read_checked(tmp_path / "one" / "runs.parquet", {store.stored_identity(tmp_path / "one")[1].fingerprint}).equals(
+        pd.read_parquet(whole / "cell" / "runs.parquet"))
+
+
+def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tmp_path):
+    df, _, _ = cell(tmp_path, batch=30)
+    path, accepted = tmp_path / "cell" / "runs.parquet", {store.stored_identity(tmp_path / "cell")[1].fingerprint}
+    assert store.read_cell_rows(path, accepted) is df  # not read back
+    cell(tmp_path, batch=30)  # complete: skipped, nothing remembered
+    assert store.read_cell_rows(path, accepted) is not df
+    df, _, _ = cell(tmp_path, batch=30, name="other")
+    other = tmp_path / "other" / "runs.parquet"
+    edited = df.assign(activation_day=df["activation_day"].fillna(1.0))
+    store.write_parquet(other, edited, {"fingerprint": next(iter(accepted)), "first": 0})  # replaced after writing
+    assert store.read_cell_rows(other, accepted).equals(edited)
+
+
 def test_a_full_disk_mid_cell_resumes_byte_identical(whole, tmp_path, monkeypatch):
     """The second batch's write fails (ENOSPC): nothing half-written; the rerun resumes from batch one."""
     original, calls = store.write_parquet, []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing as mp
 import os
 import shutil
 import socket
@@ -277,6 +278,34 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
     return df
 
 
+_WRITTEN: dict[str, tuple[tuple[int, int, int], str, pd.DataFrame]] = {}  # runs.parquet -> (file signature, fingerprint, rows)
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _remember(path: Path, fingerprint: str, df: pd.DataFrame) -> None:
+    """Keep the rows of a ``runs.parquet`` the main process has just written (a sweep's basic
+    launcher runs its cells there), for the sweep's tables to take without reading them back."""
+    if mp.parent_process() is None and len(df) <= 200_000:
+        _WRITTEN[str(path)] = (_signature(path), fingerprint, df)
+
+
+def read_cell_rows(path: Path, accepted: set[str]) -> pd.DataFrame:
+    """``read_checked`` for a cell's ``runs.parquet``; one this process wrote and nobody has replaced
+    or changed since (the same inode, modification time and size) is not read back."""
+    known = _WRITTEN.pop(str(path), None)
+    if known is not None and known[1] in accepted:
+        try:
+            if _signature(path) == known[0]:
+                return known[2]
+        except OSError:
+            pass
+    return read_checked(path, accepted)
+
+
 # one cell -----------------------------------------------------------------------------------------
 
 def half_width(k: int, n: int) -> float:
@@ -446,6 +475,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         (cell_dir / "provenance.json", json_writer(record(plan.seed, started, n, {"cell": label, "levers": levers}))),
         (cell_dir / "summary.json", json_writer(summary)),
     ])
+    _remember(cell_dir / "runs.parquet", fp, df)
     p, a, t = summary["activation_probability"], summary["attack_probability"], summary["support_in_time_given_attack"]
     in_time = "—" if t["estimate"] is None or math.isnan(t["estimate"]) else \
         f"{t['estimate']:.3f} [{t['low']:.3f}, {t['high']:.3f}]"

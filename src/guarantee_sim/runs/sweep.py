@@ -25,7 +25,7 @@ from scipy import stats
 from guarantee_sim.analysis.stats import protected
 from guarantee_sim.model.outcomes import STAGES
 from guarantee_sim.runs.provenance import code_version, describe_code, git_commit, now, record, write_atomic, write_json
-from guarantee_sim.runs.store import (STORE_FORMAT, Damaged, Identity, Lock, restamp, differences, read_checked,
+from guarantee_sim.runs.store import (STORE_FORMAT, Damaged, Identity, Lock, restamp, differences, read_cell_rows,
                                       read_json, refusal, stored_identity)
 from guarantee_sim.scenario.schema import NOT_LEVERS, cell_name  # NOT_LEVERS: the run settings and the preset
 
@@ -148,7 +148,7 @@ def collect_cells(sweep_dir: Path, expected: dict[str, dict] | None = None) -> l
             missing.append(f"{name} (not computed)" if not cell_dir.is_dir() else f"{name} (incomplete)")
             continue
         try:
-            df = read_checked(cell_dir / "runs.parquet", ident.accepted())
+            df = read_cell_rows(cell_dir / "runs.parquet", ident.accepted())
         except Damaged as why:
             missing.append(f"{name} (runs.parquet: {why})")
             continue
