@@ -8,7 +8,6 @@ reshuffles another.
 from __future__ import annotations
 
 import enum
-import math
 
 import mesa
 import numpy as np
@@ -57,38 +56,6 @@ def initial_status(profile) -> dict:
     return {t: SupportStatus.COMMITTED if profile.capacity[t] > 0 else SupportStatus.NOT_COMMITTED for t in SUPPORT_TYPES}
 
 
-def fresh_terms(decisions: list[tuple[CoalitionState, str]], round_: int) -> np.ndarray:
-    """``CoalitionState.fresh_term`` for many (state, support type) decisions in one array pass:
-    the same stream positions and the same numbers."""
-    if not decisions:
-        return np.empty(0)
-    stream, n = decisions[0][0]._u_follow, len(decisions[0][0].model.coalition)
-    pos = np.array([(st.index + round_ * n) * stream.width + TYPE_INDEX[t] for st, t in decisions], dtype=np.int64)
-    return special.ndtri(stream.span(0, int(pos.max()) + 1)[pos])
-
-
-def decide_all(decisions: list[tuple[CoalitionState, str]], round_: int, follows_all) -> list[bool]:
-    """Many states decide whether to follow through, in one array pass (a consultation asks every
-    state, a review every one that declined): each on its own political term, drawn at the first
-    decision (round 0), then at each review moved part of the way (``reconsider_weight``) to a
-    fresh draw, so a state's stance persists but can change; the marginal stays N(0, 1).
-    ``follows_all(types, terms)`` is the coalition's rule. True where the state is now willing;
-    the same numbers as one state at a time."""
-    if not decisions:
-        return []
-    fresh = fresh_terms(decisions, round_)
-    if round_ == 0:
-        terms = fresh.tolist()
-    else:
-        w = decisions[0][0].model.spec.reconsider_weight
-        old = np.array([st.latent[t] for st, t in decisions])
-        terms = (math.sqrt(1.0 - w) * old + math.sqrt(w) * fresh).tolist()
-    willing = follows_all([t for _, t in decisions], terms)
-    for (state, t), term, ok in zip(decisions, terms, willing):
-        state.settle(t, round_, term, ok)
-    return willing
-
-
 class CoalitionState(mesa.Agent):
     """A coalition member: its legal regime, commitments, joining threshold and conditionality."""
 
@@ -107,8 +74,6 @@ class CoalitionState(mesa.Agent):
         self._binding = model.spec.binding[index]
         self.approved_day: dict[str, float] = {}
         self.delivery_day: dict[str, float] = {}
-        self.latent: dict[str, float] = {}  # the state's own political term per support type
-        self.round: dict[str, int] = {}  # the review round whose draws decide each type (0: the first)
         self.wait_since: dict[str, float] = {}
 
     def binding(self, stype: str) -> bool:
@@ -124,18 +89,9 @@ class CoalitionState(mesa.Agent):
             return False
         return True
 
-    def may_reconsider(self, stype: str) -> bool:
-        """A state that declined, gave up or was refused decides again at a review (not after a veto)."""
-        return self.status[stype] is SupportStatus.DECLINED and self.reason_code.get(stype) in RECONSIDERED
-
-    def fresh_term(self, stype: str, round_: int) -> float:
-        """The state's fresh political term for ``stype`` in review round ``round_`` (standard normal)."""
-        return float(special.ndtri(self._u_follow(self.index + round_ * len(self.model.coalition), TYPE_INDEX[stype])))
-
-    def settle(self, stype: str, round_: int, term: float, willing: bool) -> None:
-        """Record a decision (``decide_all``): the term it rests on, and willing or declined."""
-        self.round[stype] = round_
-        self.latent[stype] = term
+    def settle(self, stype: str, willing: bool) -> None:
+        """The state's decision on ``stype`` (taken on its political term, ``CoalitionResponse``):
+        willing, or declined for want of follow-through."""
         if willing:
             self.status[stype] = SupportStatus.DECIDING
             self._explain(stype, Reason.WILLING)
@@ -164,7 +120,7 @@ class CoalitionState(mesa.Agent):
         """(delay in days, approved?) under the state's procedure for ``stype``."""
         regime = self._regime[stype]
         k = TYPE_INDEX[stype]
-        row = self.index + self.round.get(stype, 0) * len(self.model.coalition)
+        row = self.index + int(self.model.response.round[self.index, k]) * len(self.model.coalition)
         delay = regime.delay.from_uniform(self._u_delay(row, k))
         return delay, self._u_pass(row, k) < regime.approval_probability
 

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
-from guarantee_sim.model.agents import RECONSIDERED, CoalitionState, SupportStatus, decide_all
+from guarantee_sim.model.agents import RECONSIDERED, TYPE_INDEX, CoalitionState, SupportStatus
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
@@ -54,7 +54,15 @@ class CoalitionResponse:
         self.shock: dict[str, float] | None = None  # the common political factor per support type
         self.rounds = 0  # reviews held (each draws fresh state terms)
         self._review_due = False
-        self.declined: list[tuple[CoalitionState, str]] = []  # commitments that may be decided again
+        # the states' political terms, one row per state, one column per support type (``TYPE_INDEX``):
+        # the term each decision rests on, the review round whose draw it took last, and which
+        # declined commitments a review asks again (declined, gave up or refused; not a UN veto)
+        n = len(self.coalition)
+        self.latent = np.zeros((n, len(SUPPORT_TYPES)))
+        self.round = np.zeros((n, len(SUPPORT_TYPES)), dtype=np.int64)
+        self.declined = np.zeros((n, len(SUPPORT_TYPES)), dtype=bool)
+        self._refused = np.zeros((n, len(SUPPORT_TYPES)), dtype=bool)  # declined by a refusal or giving up
+        self._u_follow = model.streams.uniforms("follow_through", len(SUPPORT_TYPES))
         self.military_needed_day: float = math.nan  # delivered military capacity reached Ukraine's need
 
     # measures ---------------------------------------------------------------------------------
@@ -78,13 +86,6 @@ class CoalitionResponse:
         weight, common, cut = self._terms[stype]
         return weight * own + common < cut
 
-    def follows_all(self, types: list[str], terms: list[float]) -> list[bool]:
-        """``follows`` for many decisions in one array pass (the same comparisons)."""
-        if self.shock is None:
-            self._draw_common_factor()
-        weight, common, cut = (np.array([self._terms[t][j] for t in types]) for j in range(3))
-        return (weight * np.array(terms) + common < cut).tolist()
-
     def _draw_common_factor(self) -> None:
         """The common factor, drawn at the first decision (its own stream: when does not matter),
         and each type's terms of ``follows``, worked out once a run."""
@@ -94,6 +95,16 @@ class CoalitionResponse:
         self._terms = {t: (math.sqrt(1.0 - rho), math.sqrt(rho) * self.shock[t],
                            float(special.ndtri(self.spec.support[t].follow_through)) if t in self.spec.support else math.nan)
                        for t in SUPPORT_TYPES}
+        self._weight = math.sqrt(1.0 - rho)
+        self._common = np.array([self._terms[t][1] for t in SUPPORT_TYPES])
+        self._cut = np.array([self._terms[t][2] for t in SUPPORT_TYPES])
+
+    def fresh_terms(self, round_: int) -> np.ndarray:
+        """Every state's fresh political term per support type in review round ``round_`` (standard
+        normal; round 0: the first decision): state i's draw for type k at row ``i + round_ * n``."""
+        n = len(self.coalition)
+        width = self._u_follow.width
+        return special.ndtri(self._u_follow.span(round_ * n * width, n * width)).reshape(n, width)
 
     def binding_share(self) -> float:
         if self.total_binding <= 0:
@@ -106,7 +117,15 @@ class CoalitionResponse:
         m = self.model
         for t in types:
             self.decided_types.append(t)
-            decide_all([(st, t) for st in self.coalition if st.asked(t)], 0, self.follows_all)
+            asked = [st for st in self.coalition if st.asked(t)]
+            if asked:
+                if self.shock is None:
+                    self._draw_common_factor()
+                k, rows = TYPE_INDEX[t], [st.index for st in asked]
+                terms = self.fresh_terms(0)[rows, k]
+                self.latent[rows, k] = terms
+                for state, willing in zip(asked, (self._weight * terms + self._common[k] < self._cut[k]).tolist()):
+                    state.settle(t, willing)
             for state in self.coalition:
                 self._after_decision(day, state, t)
         s = self.spec
@@ -125,7 +144,7 @@ class CoalitionResponse:
         """Schedule a review ``review_days`` on while someone could still change their mind."""
         if self.spec.review_days <= 0 or self._review_due:
             return
-        if self.declined or self.waiting_for_us or any(self.waiting.values()):
+        if self.declined.any() or self.waiting_for_us or any(self.waiting.values()):
             self._review_due = True
             self.model.schedule(day + self.spec.review_days, "review", self._on_review)
 
@@ -139,30 +158,43 @@ class CoalitionResponse:
                 heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
         elif state.status[t] is SupportStatus.DECLINED:
             if state.reason_code.get(t) in RECONSIDERED:
-                self.declined.append((state, t))
+                self._may_decide_again(state, t)
             self._seen(state, t, False)
             if m.recording:
                 m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
 
     # decisions that can change ------------------------------------------------------------------
+    def _may_decide_again(self, state: CoalitionState, t: str) -> None:
+        k = TYPE_INDEX[t]
+        self.declined[state.index, k] = True
+        self._refused[state.index, k] = state.reason_code.get(t) is not Reason.NO_FOLLOW_THROUGH
+
     def reconsider(self, day: float) -> None:
         """The situation changed (a review, a new attributed armed attack): states that declined,
-        gave up or were refused decide again on fresh draws; the common factor stays."""
+        gave up or were refused decide again, in one array pass: each state's term moves part of the
+        way (``reconsider_weight``) to a fresh draw, so its stance persists but can change (the
+        marginal stays N(0, 1)); the common factor stays."""
         if not self.decided_types:
             return
         self.rounds += 1
         m = self.model
         if m.recording:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
-        order = {t: i for i, t in enumerate(self.decided_types)}
-        todo = sorted(self.declined, key=lambda e: (order[e[1]], e[0].index))
-        again = [(st, t) for st, t in todo if st.may_reconsider(t)]
-        self.declined = [(st, t) for st, t in todo if not st.may_reconsider(t)]
-        for (state, t), willing in zip(again, decide_all(again, self.rounds, self.follows_all)):
-            if willing:
-                self._after_decision(day, state, t)
-            else:
-                self.declined.append((state, t))
+        asked = self.declined
+        if asked.any():
+            w = self.spec.reconsider_weight
+            self.latent[asked] = math.sqrt(1.0 - w) * self.latent[asked] + math.sqrt(w) * self.fresh_terms(self.rounds)[asked]
+            self.round[asked] = self.rounds
+            willing = asked & (self._weight * self.latent + self._common < self._cut)
+            self.declined = asked & ~willing
+            again = self.declined & self._refused if not m.recording else self.declined
+            for i, k in zip(*np.nonzero(again)):  # declined again: now for want of follow-through
+                self.coalition[i].settle(SUPPORT_TYPES[k], False)
+            self._refused[:] = False
+            for t in self.decided_types:  # in the order the types were decided, then by state
+                for i in np.flatnonzero(willing[:, TYPE_INDEX[t]]).tolist():
+                    self.coalition[i].settle(t, True)
+                    self._after_decision(day, self.coalition[i], t)
         self.cascade(day)
         self._next_review(day)
 
@@ -191,7 +223,7 @@ class CoalitionResponse:
         self.waiting_for_us = [(st, t) for st, t in self.waiting_for_us if not tired(st, t)]
         for state, t in gave_up:
             state.decline(t, Reason.GAVE_UP)
-            self.declined.append((state, t))
+            self._may_decide_again(state, t)
             if m.recording:
                 m.record(Event(day, DECISION, Reason.GAVE_UP, state=state.name, support=t))
 
@@ -266,7 +298,7 @@ class CoalitionResponse:
                 approved = True
                 continue
             state.decline(stype, Reason.APPROVAL_REFUSED)
-            self.declined.append((state, stype))
+            self._may_decide_again(state, stype)
             self._seen(state, stype, False)
             if self.model.recording:
                 self.model.record(Event(day, DECISION, Reason.APPROVAL_REFUSED, state=state.name, support=stype,
