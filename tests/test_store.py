@@ -160,6 +160,28 @@ def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tm
     assert store.read_cell_rows(other, accepted).equals(edited)
 
 
+def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summary(whole, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "IN_MEMORY_ROWS", 15)  # the 30-run cell of three batches is "big"
+    df, summary, line = cell(tmp_path)
+    assert df is None and "(3 batches computed, 0 resumed)" in line
+    fp = {store.stored_identity(tmp_path / "cell")[1].fingerprint}
+    streamed, held = tmp_path / "cell" / "runs.parquet", whole / "cell" / "runs.parquet"
+    assert read_checked(streamed, fp).equals(pd.read_parquet(held))  # its digest checks out too
+    assert store.check_stored(streamed, fp) == 30 and store.check_stored(held, fp) == 30
+    assert json.loads((tmp_path / "cell" / "summary.json").read_text())["attack_probability"] == \
+        json.loads((whole / "cell" / "summary.json").read_text())["attack_probability"]
+    _, again, line = cell(tmp_path)
+    assert "complete, skipped (30 runs)" in line and again["runs"] == 30
+    table = pd.read_parquet(streamed)
+    table.loc[3, "n_breaches"] += 1  # edited after it was written: the cell is made again from its batches
+    import pyarrow.parquet as pq
+    pq.write_table(pa_table(table, pq.read_schema(streamed).metadata), streamed)
+    with pytest.raises(store.Damaged, match="changed"):
+        store.check_stored(streamed, fp)
+    _, _, line = cell(tmp_path)
+    assert "(0 batches computed, 3 resumed)" in line and read_checked(streamed, fp).equals(pd.read_parquet(held))
+
+
 def test_a_full_disk_mid_cell_resumes_byte_identical(whole, tmp_path, monkeypatch):
     """The second batch's write fails (ENOSPC): nothing half-written; the rerun resumes from batch one."""
     original, calls = store.write_parquet, []

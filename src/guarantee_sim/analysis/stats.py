@@ -81,6 +81,10 @@ def table_horizon(df: pd.DataFrame, horizon: float | None = None) -> float:
     return float(horizon)
 
 
+SUMMARY_COLUMNS = ("activated", "activation_day", *(f"activation_day_{t}" for t in SUPPORT_TYPES), "stage",
+                   "false_activation", "offensive_day", "support_in_time", "horizon")  # what summarize reads
+
+
 def summarize(df: pd.DataFrame, horizon: float | None = None) -> dict:
     """Activation probability, median days and the funnel, overall and per support type.
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from guarantee_sim.analysis.stats import measure_counts, summarize, summary_rows, wilson
+from guarantee_sim.analysis.stats import SUMMARY_COLUMNS, measure_counts, summarize, summary_rows, wilson
 from guarantee_sim.errors import ConfigError
 from guarantee_sim.runs.executors import parse as parse_executor
 from guarantee_sim.runs.provenance import (
@@ -214,26 +214,61 @@ class Lock:
 def rows_digest(df: pd.DataFrame) -> str:
     """A hash of a table's rows that depends on their values only (not on pandas', numpy's or
     pyarrow's version, nor on how a column is typed): the same rows give the same digest anywhere."""
+    return _digest((col, [df[col]]) for col in df.columns)
+
+
+def _digest(columns) -> str:
+    """``rows_digest`` of columns given as (name, the column's pieces in row order)."""
     digest = hashlib.sha256()
-    for col in df.columns:
-        s = df[col]
+    for col, pieces in columns:
         digest.update(str(col).encode() + b"\0")
-        if pd.api.types.is_bool_dtype(s.dtype):
-            data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
-        elif pd.api.types.is_integer_dtype(s.dtype):
-            data = s.to_numpy(dtype="<i8")
-        elif pd.api.types.is_float_dtype(s.dtype):
-            data = s.to_numpy(dtype="<f8", na_value=np.nan)
-            data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
-        else:
-            data = "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s).encode()
-        digest.update(data if isinstance(data, bytes) else data.tobytes())
+        text = False
+        for s in pieces:
+            if pd.api.types.is_bool_dtype(s.dtype):
+                data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
+            elif pd.api.types.is_integer_dtype(s.dtype):
+                data = s.to_numpy(dtype="<i8")
+            elif pd.api.types.is_float_dtype(s.dtype):
+                data = s.to_numpy(dtype="<f8", na_value=np.nan)
+                data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
+            else:
+                data = ("\x1f" if text and len(s) else "") + "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s)
+                data, text = data.encode(), text or len(s) > 0
+            digest.update(data if isinstance(data, bytes) else data.tobytes())
     return digest.hexdigest()
+
+
+def _columns_of(parts: list[Path], columns) -> pd.DataFrame:
+    """Some columns of the rows stored in ``parts`` (parquet files of one table), one after another."""
+    import pyarrow.parquet as pq
+
+    return pd.concat([pq.read_table(p, columns=list(columns)).to_pandas() for p in parts], ignore_index=True)
 
 
 def write_parquet(path: Path, df: pd.DataFrame, meta: dict) -> None:
     """``df`` as parquet (as ``DataFrame.to_parquet``) with ``meta`` and the rows' digest in its metadata."""
     write_atomic(path, parquet_writer(df, meta))
+
+
+def stacked_parquet_writer(parts: list[Path], meta: dict):
+    """What ``write_parquet`` writes of the rows of ``parts`` (a cell's batches) one after another,
+    holding one batch, or one column of the whole, at a time: a cell's memory does not grow with
+    its runs."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(parts[0])
+    columns = schema.names
+    rows = sum(pq.read_metadata(p).num_rows for p in parts)
+    digest = _digest((col, [pq.read_table(p, columns=[col]).to_pandas()[col] for p in parts]) for col in columns)
+    info = json.dumps({**meta, "rows": rows, "digest": digest}, sort_keys=True).encode()
+    schema = schema.with_metadata({**(schema.metadata or {}), META_KEY: info})
+
+    def write(path):
+        with pq.ParquetWriter(path, schema, compression="snappy") as out:
+            for p in parts:
+                out.write_table(pq.read_table(p).replace_schema_metadata(schema.metadata))
+
+    return write
 
 
 def parquet_writer(df: pd.DataFrame, meta: dict):
@@ -278,6 +313,7 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
     return df
 
 
+IN_MEMORY_ROWS = 100_000  # a cell of more runs is never held whole (its batches are streamed into runs.parquet)
 _WRITTEN: dict[str, tuple[tuple[int, int, int], str, pd.DataFrame]] = {}  # runs.parquet -> (file signature, fingerprint, rows)
 
 
@@ -304,6 +340,38 @@ def read_cell_rows(path: Path, accepted: set[str]) -> pd.DataFrame:
         except OSError:
             pass
     return read_checked(path, accepted)
+
+
+def check_stored(path: Path, accepted: set[str]) -> int:
+    """``read_checked``'s checks of a ``runs.parquet`` too big to hold whole (more than
+    ``IN_MEMORY_ROWS`` runs), one column at a time; its number of rows. Else ``Damaged``."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        meta = json.loads((schema.metadata or {}).get(META_KEY, b"null"))
+        rows = pq.read_metadata(path).num_rows
+    except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
+        raise Damaged(f"unreadable ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise Damaged("it carries no identity")
+    if meta.get("fingerprint") not in accepted:
+        raise Damaged("it belongs to another cell or configuration")
+    if schema.names != TABLE_COLUMNS:
+        raise Damaged("its columns are not a run's")
+    if rows != meta.get("rows"):
+        raise Damaged(f"{rows} rows instead of {meta.get('rows')}")
+    try:
+        if not np.array_equal(pq.read_table(path, columns=["run"]).column(0).to_numpy(), np.arange(rows)):
+            raise Damaged(f"its runs are not 0 to {rows - 1}")
+        digest = _digest((col, [pq.read_table(path, columns=[col]).to_pandas()[col]]) for col in schema.names)
+    except Damaged:
+        raise
+    except Exception as exc:
+        raise Damaged(f"unreadable ({type(exc).__name__})") from None
+    if digest != meta.get("digest"):
+        raise Damaged("its rows changed after it was written")
+    return rows
 
 
 # one cell -----------------------------------------------------------------------------------------
@@ -368,10 +436,14 @@ def _complete(cell_dir: Path, accepted: set[str]) -> tuple[pd.DataFrame, dict] |
     if not isinstance(summary, dict) or not (cell_dir / "runs.parquet").exists():
         return None
     try:
-        df = read_checked(cell_dir / "runs.parquet", accepted)
+        if isinstance(summary.get("runs"), int) and summary["runs"] > IN_MEMORY_ROWS:
+            df, rows = None, check_stored(cell_dir / "runs.parquet", accepted)
+        else:
+            df = read_checked(cell_dir / "runs.parquet", accepted)
+            rows = len(df)
     except Damaged:
         return None
-    return (df, _nan(summary)) if len(df) == summary.get("runs") else None
+    return (df, _nan(summary)) if rows == summary.get("runs") else None
 
 
 def _nan(value):
@@ -384,8 +456,9 @@ def _nan(value):
 
 
 def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml: str, label: str, levers: dict,
-             key: str = "hydra.sweep.dir", reuse: bool = False, bar: bool = True) -> tuple[pd.DataFrame, dict, str]:
-    """Compute (or finish, or reuse) one cell; return its rows, its summary and a one-line report
+             key: str = "hydra.sweep.dir", reuse: bool = False, bar: bool = True) -> tuple[pd.DataFrame | None, dict, str]:
+    """Compute (or finish, or reuse) one cell; return its rows (None for a cell of more than
+    ``IN_MEMORY_ROWS`` runs: they are in its runs.parquet), its summary and a one-line report
     (``bar``: a progress bar on a terminal; a sweep's cells report one line each instead).
 
     ``StoreRefused`` (naming ``key``, the setting that chose the folder) when the folder holds
@@ -400,7 +473,7 @@ def run_cell(scenario, cell_dir: Path, plan: CellPlan, config: dict, config_yaml
 
 
 def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, config_yaml: str, label: str,
-                levers: dict, bar: bool = True) -> tuple[pd.DataFrame, dict, str]:
+                levers: dict, bar: bool = True) -> tuple[pd.DataFrame | None, dict, str]:
     started = now()
     clock = time.perf_counter()
     fp, accepted = ident.fingerprint, ident.accepted()
@@ -416,6 +489,8 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     batches.mkdir(exist_ok=True)
 
     frames, paths, computed, resumed, seen = [], [], 0, 0, defaultdict(lambda: [0, 0])
+    single = plan.cap <= plan.batch_size  # a cell of one batch resumes from nothing: its rows are its runs.parquet
+    keep = plan.cap <= IN_MEMORY_ROWS  # else its batches are read back one at a time (or one column of all)
     executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
     start = 0
@@ -435,10 +510,11 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
             if batch is None:
                 batch = run_range(scenario, seeds, start, plan.workers, executor=executor,
                                   folder=cell_dir / ".submitit")
-                if plan.cap > plan.batch_size:  # a cell of one batch resumes from nothing: it is its runs.parquet
+                if not single:
                     write_parquet(path, batch, {"fingerprint": fp, "first": start})
                 computed += 1
-            frames.append(batch)
+            if keep:
+                frames.append(batch)
             paths.append(path)
             for measure, (k, n) in measure_counts(batch).items():
                 seen[measure][0] += k
@@ -451,9 +527,10 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         progress.close()
         shutil.rmtree(cell_dir / ".submitit", ignore_errors=True)  # its jobs' logs: the rows are stored
 
-    df = pd.concat(frames, ignore_index=True)
-    n = len(df)
-    summary = summarize(df, scenario.horizon)
+    meta = {"fingerprint": fp, "first": 0}
+    df = pd.concat(frames, ignore_index=True) if keep else None
+    summary = summarize(df if keep else _columns_of(paths, SUMMARY_COLUMNS), scenario.horizon)
+    n = summary["runs"]
     summary.update(
         nothing_binding=math.fsum(scenario.committed_binding.values()) <= 0,
         scenario=scenario.labels,
@@ -465,9 +542,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         hw = precision_of(plan.precision_on, seen)
         summary.update(precision_target=plan.precision, precision_on=plan.precision_on,
                        half_width=hw if math.isfinite(hw) else None, precision_reached=hw <= plan.precision)
-    # a cell of one stored batch: that file is its runs.parquet, byte for byte (same rows, same metadata)
-    runs = ((lambda p: shutil.copyfile(paths[0], p)) if len(paths) == 1 and paths[0].exists()
-            else parquet_writer(df, {"fingerprint": fp, "first": 0}))
+    runs = parquet_writer(df, meta) if keep else stacked_parquet_writer(paths, meta)
     write_all([  # summary.json last: it marks the cell complete
         (cell_dir / "runs.parquet", runs),
         (cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False)),
@@ -475,7 +550,8 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         (cell_dir / "provenance.json", json_writer(record(plan.seed, started, n, {"cell": label, "levers": levers}))),
         (cell_dir / "summary.json", json_writer(summary)),
     ])
-    _remember(cell_dir / "runs.parquet", fp, df)
+    if df is not None:
+        _remember(cell_dir / "runs.parquet", fp, df)
     p, a, t = summary["activation_probability"], summary["attack_probability"], summary["support_in_time_given_attack"]
     in_time = "—" if t["estimate"] is None or math.isnan(t["estimate"]) else \
         f"{t['estimate']:.3f} [{t['low']:.3f}, {t['high']:.3f}]"
