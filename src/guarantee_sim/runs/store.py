@@ -253,20 +253,27 @@ def write_parquet(path: Path, df: pd.DataFrame, meta: dict) -> None:
 def stacked_parquet_writer(parts: list[Path], meta: dict):
     """What ``write_parquet`` writes of the rows of ``parts`` (a cell's batches) one after another,
     holding one batch, or one column of the whole, at a time: a cell's memory does not grow with
-    its runs."""
+    its runs. The rows are staged in one file first, whose columns give the digest."""
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(parts[0])
-    columns = schema.names
-    rows = sum(pq.read_metadata(p).num_rows for p in parts)
-    digest = _digest((col, [pq.read_table(p, columns=[col]).to_pandas()[col] for p in parts]) for col in columns)
-    info = json.dumps({**meta, "rows": rows, "digest": digest}, sort_keys=True).encode()
-    schema = schema.with_metadata({**(schema.metadata or {}), META_KEY: info})
+    plain = {k: v for k, v in (schema.metadata or {}).items() if k != META_KEY}
 
     def write(path):
-        with pq.ParquetWriter(path, schema, compression="snappy") as out:
-            for p in parts:
-                out.write_table(pq.read_table(p).replace_schema_metadata(schema.metadata))
+        staged = Path(f"{path}.rows")
+        try:
+            with pq.ParquetWriter(staged, schema.with_metadata(plain), compression="snappy") as out:
+                for p in parts:
+                    out.write_table(pq.read_table(p).replace_schema_metadata(plain))
+            rows = pq.ParquetFile(staged)
+            digest = _digest((col, [rows.read(columns=[col]).to_pandas()[col]]) for col in schema.names)
+            info = json.dumps({**meta, "rows": rows.metadata.num_rows, "digest": digest}, sort_keys=True).encode()
+            final = schema.with_metadata({**plain, META_KEY: info})
+            with pq.ParquetWriter(path, final, compression="snappy") as out:
+                for i in range(rows.num_row_groups):
+                    out.write_table(rows.read_row_group(i).replace_schema_metadata(final.metadata))
+        finally:
+            Path(staged).unlink(missing_ok=True)
 
     return write
 
