@@ -140,7 +140,7 @@ def test_a_truncated_runs_parquet_is_made_again_from_the_batches(whole, tmp_path
 
 
 def test_a_cell_of_one_batch_stores_no_batch_and_its_rows_are_those_of_a_batched_cell(whole, tmp_path):
-    df, _, line = cell(tmp_path, batch=30, name="one")
+    _, _, line = cell(tmp_path, batch=30, name="one")
     assert "(1 batches computed, 0 resumed)" in line
     assert not any((tmp_path / "one" / "batches").iterdir())
     assert read_checked(tmp_path / "one" / "runs.parquet", {store.stored_identity(tmp_path / "one")[1].fingerprint}).equals(
@@ -162,7 +162,7 @@ def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tm
 
 def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summary(whole, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "IN_MEMORY_ROWS", 15)  # the 30-run cell of three batches is "big"
-    df, summary, line = cell(tmp_path)
+    df, _, line = cell(tmp_path)
     assert df is None and "(3 batches computed, 0 resumed)" in line
     fp = {store.stored_identity(tmp_path / "cell")[1].fingerprint}
     streamed, held = tmp_path / "cell" / "runs.parquet", whole / "cell" / "runs.parquet"
