@@ -22,7 +22,8 @@ import sys
 import pandas as pd
 from omegaconf import OmegaConf
 
-from guarantee_sim.runs.store import CellPlan, rows_digest, run_cell
+from guarantee_sim.runs.store import CellPlan, run_cell
+from guarantee_sim.runs.tables import rows_digest
 from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.scenario.compose import compose_config
 

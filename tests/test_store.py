@@ -17,9 +17,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import run_cli
-from guarantee_sim.runs import cli, store, sweep
+from guarantee_sim.runs import cli, store, sweep, tables
 from guarantee_sim.runs.runner import run_seeds
-from guarantee_sim.runs.store import CellPlan, Lock, read_checked, run_cell, rows_digest
+from guarantee_sim.runs.store import CellPlan, Lock, run_cell
+from guarantee_sim.runs.tables import read_checked, rows_digest
 from guarantee_sim.runs.sweep import SweepIncomplete, aggregate, expected_cells
 from guarantee_sim.scenario.build import build_scenario
 from guarantee_sim.scenario.compose import compose_config
@@ -150,14 +151,14 @@ def test_a_cell_of_one_batch_stores_no_batch_and_its_rows_are_those_of_a_batched
 def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tmp_path):
     df, _, _ = cell(tmp_path, batch=30)
     path, accepted = tmp_path / "cell" / "runs.parquet", {store.stored_identity(tmp_path / "cell")[1].fingerprint}
-    assert store.read_cell_rows(path, accepted) is df  # not read back
+    assert tables.read_cell_rows(path, accepted) is df  # not read back
     cell(tmp_path, batch=30)  # complete: skipped, nothing remembered
-    assert store.read_cell_rows(path, accepted) is not df
+    assert tables.read_cell_rows(path, accepted) is not df
     df, _, _ = cell(tmp_path, batch=30, name="other")
     other = tmp_path / "other" / "runs.parquet"
     edited = df.assign(activation_day=df["activation_day"].fillna(1.0))
     store.write_parquet(other, edited, {"fingerprint": next(iter(accepted)), "first": 0})  # replaced after writing
-    assert store.read_cell_rows(other, accepted).equals(edited)
+    assert tables.read_cell_rows(other, accepted).equals(edited)
 
 
 def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summary(whole, tmp_path, monkeypatch):
@@ -167,7 +168,7 @@ def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summa
     fp = {store.stored_identity(tmp_path / "cell")[1].fingerprint}
     streamed, held = tmp_path / "cell" / "runs.parquet", whole / "cell" / "runs.parquet"
     assert read_checked(streamed, fp).equals(pd.read_parquet(held))  # its digest checks out too
-    assert store.check_stored(streamed, fp) == 30 and store.check_stored(held, fp) == 30
+    assert tables.check_stored(streamed, fp) == 30 and tables.check_stored(held, fp) == 30
     assert json.loads((tmp_path / "cell" / "summary.json").read_text())["attack_probability"] == \
         json.loads((whole / "cell" / "summary.json").read_text())["attack_probability"]
     _, again, line = cell(tmp_path)
@@ -177,7 +178,7 @@ def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summa
     import pyarrow.parquet as pq
     pq.write_table(pa_table(table, pq.read_schema(streamed).metadata), streamed)
     with pytest.raises(store.Damaged, match="changed"):
-        store.check_stored(streamed, fp)
+        tables.check_stored(streamed, fp)
     _, _, line = cell(tmp_path)
     assert "(0 batches computed, 3 resumed)" in line and read_checked(streamed, fp).equals(pd.read_parquet(held))
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing as mp
 import os
 import shutil
 import socket
@@ -29,7 +28,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from guarantee_sim.analysis.stats import SUMMARY_COLUMNS, measure_counts, summarize, summary_rows, wilson
@@ -42,14 +40,23 @@ from guarantee_sim.runs.provenance import (
     record,
     json_writer,
     write_all,
-    write_atomic,
     write_json,
 )
-from guarantee_sim.runs.runner import TABLE_COLUMNS, run_range, run_seeds
+from guarantee_sim.runs.runner import run_range, run_seeds
+from guarantee_sim.runs.tables import (
+    Damaged,
+    _columns_of,
+    _remember,
+    check_stored,
+    parquet_writer,
+    read_checked,
+    stacked_parquet_writer,
+    write_parquet,
+)
 from guarantee_sim.scenario.schema import RUN_SETTINGS
 
 STORE_FORMAT = 2  # 1: the fingerprint of the config alone (before the store had an identity)
-META_KEY = b"guarantee_sim"  # a stored parquet file's own identity, in its schema's metadata
+IN_MEMORY_ROWS = 100_000  # a cell of more runs is never held whole (its batches are streamed into runs.parquet)
 
 
 @dataclass(frozen=True)
@@ -207,178 +214,6 @@ class Lock:
             (self.folder / ".lock.json").unlink(missing_ok=True)
         finally:
             self.lock.release()
-
-
-# checked parquet files ----------------------------------------------------------------------------
-
-def rows_digest(df: pd.DataFrame) -> str:
-    """A hash of a table's rows that depends on their values only (not on pandas', numpy's or
-    pyarrow's version, nor on how a column is typed): the same rows give the same digest anywhere."""
-    return _digest((col, [df[col]]) for col in df.columns)
-
-
-def _digest(columns) -> str:
-    """``rows_digest`` of columns given as (name, the column's pieces in row order)."""
-    digest = hashlib.sha256()
-    for col, pieces in columns:
-        digest.update(str(col).encode() + b"\0")
-        text = False
-        for s in pieces:
-            if pd.api.types.is_bool_dtype(s.dtype):
-                data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
-            elif pd.api.types.is_integer_dtype(s.dtype):
-                data = s.to_numpy(dtype="<i8")
-            elif pd.api.types.is_float_dtype(s.dtype):
-                data = s.to_numpy(dtype="<f8", na_value=np.nan)
-                data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
-            else:
-                data = ("\x1f" if text and len(s) else "") + "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s)
-                data, text = data.encode(), text or len(s) > 0
-            digest.update(data if isinstance(data, bytes) else data.tobytes())
-    return digest.hexdigest()
-
-
-def _columns_of(parts: list[Path], columns) -> pd.DataFrame:
-    """Some columns of the rows stored in ``parts`` (parquet files of one table), one after another."""
-    import pyarrow.parquet as pq
-
-    return pd.concat([pq.read_table(p, columns=list(columns)).to_pandas() for p in parts], ignore_index=True)
-
-
-def write_parquet(path: Path, df: pd.DataFrame, meta: dict) -> None:
-    """``df`` as parquet (as ``DataFrame.to_parquet``) with ``meta`` and the rows' digest in its metadata."""
-    write_atomic(path, parquet_writer(df, meta))
-
-
-def stacked_parquet_writer(parts: list[Path], meta: dict):
-    """What ``write_parquet`` writes of the rows of ``parts`` (a cell's batches) one after another,
-    holding one batch, or one column of the whole, at a time: a cell's memory does not grow with
-    its runs. The rows are staged in one file first, whose columns give the digest."""
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(parts[0])
-    plain = {k: v for k, v in (schema.metadata or {}).items() if k != META_KEY}
-
-    def write(path):
-        staged = Path(f"{path}.rows")
-        try:
-            with pq.ParquetWriter(staged, schema.with_metadata(plain), compression="snappy") as out:
-                for p in parts:
-                    out.write_table(pq.read_table(p).replace_schema_metadata(plain))
-            rows = pq.ParquetFile(staged)
-            digest = _digest((col, [rows.read(columns=[col]).to_pandas()[col]]) for col in schema.names)
-            info = json.dumps({**meta, "rows": rows.metadata.num_rows, "digest": digest}, sort_keys=True).encode()
-            final = schema.with_metadata({**plain, META_KEY: info})
-            with pq.ParquetWriter(path, final, compression="snappy") as out:
-                for i in range(rows.num_row_groups):
-                    out.write_table(rows.read_row_group(i).replace_schema_metadata(final.metadata))
-        finally:
-            Path(staged).unlink(missing_ok=True)
-
-    return write
-
-
-def parquet_writer(df: pd.DataFrame, meta: dict):
-    """What ``write_parquet`` writes, for ``write_all``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    info = json.dumps({**meta, "rows": len(df), "digest": rows_digest(df)}, sort_keys=True).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: info})
-    return lambda p: pq.write_table(table, p, compression="snappy")
-
-
-class Damaged(Exception):
-    """A stored file that cannot be used (the reason is the message)."""
-
-
-def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int] | None = None) -> pd.DataFrame:
-    """A stored table, if it is the one expected: readable, of this identity, the columns of a run row,
-    its rows' digest as recorded, runs ``first ..`` in order and (when given) the run seeds. Else ``Damaged``."""
-    import pyarrow.parquet as pq
-
-    try:
-        meta = json.loads((pq.read_schema(path).metadata or {}).get(META_KEY, b"null"))
-        df = pd.read_parquet(path)
-    except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
-        raise Damaged(f"unreadable ({type(exc).__name__})") from None
-    if not isinstance(meta, dict):
-        raise Damaged("it carries no identity")
-    if meta.get("fingerprint") not in accepted:
-        raise Damaged("it belongs to another cell or configuration")
-    if list(df.columns) != TABLE_COLUMNS:
-        raise Damaged("its columns are not a run's")
-    if len(df) != meta.get("rows") or (seeds is not None and len(df) != len(seeds)):
-        raise Damaged(f"{len(df)} rows instead of {len(seeds) if seeds is not None else meta.get('rows')}")
-    if not np.array_equal(df["run"].to_numpy(), np.arange(first, first + len(df))):
-        raise Damaged(f"its runs are not {first} to {first + len(df) - 1}")
-    if seeds is not None and df["seed"].tolist() != seeds:
-        raise Damaged("its seeds are not the ones the root seed gives")
-    if rows_digest(df) != meta.get("digest"):
-        raise Damaged("its rows changed after it was written")
-    return df
-
-
-IN_MEMORY_ROWS = 100_000  # a cell of more runs is never held whole (its batches are streamed into runs.parquet)
-_WRITTEN: dict[str, tuple[tuple[int, int, int], str, pd.DataFrame]] = {}  # runs.parquet -> (file signature, fingerprint, rows)
-
-
-def _signature(path: Path) -> tuple[int, int, int]:
-    st = os.stat(path)
-    return st.st_ino, st.st_mtime_ns, st.st_size
-
-
-def _remember(path: Path, fingerprint: str, df: pd.DataFrame) -> None:
-    """Keep the rows of a ``runs.parquet`` the main process has just written (a sweep's basic
-    launcher runs its cells there), for the sweep's tables to take without reading them back."""
-    if mp.parent_process() is None and len(df) <= 200_000:
-        _WRITTEN[str(path)] = (_signature(path), fingerprint, df)
-
-
-def read_cell_rows(path: Path, accepted: set[str]) -> pd.DataFrame:
-    """``read_checked`` for a cell's ``runs.parquet``; one this process wrote and nobody has replaced
-    or changed since (the same inode, modification time and size) is not read back."""
-    known = _WRITTEN.pop(str(path), None)
-    if known is not None and known[1] in accepted:
-        try:
-            if _signature(path) == known[0]:
-                return known[2]
-        except OSError:
-            pass
-    return read_checked(path, accepted)
-
-
-def check_stored(path: Path, accepted: set[str]) -> int:
-    """``read_checked``'s checks of a ``runs.parquet`` too big to hold whole (more than
-    ``IN_MEMORY_ROWS`` runs), one column at a time; its number of rows. Else ``Damaged``."""
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-        meta = json.loads((schema.metadata or {}).get(META_KEY, b"null"))
-        rows = pq.read_metadata(path).num_rows
-    except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
-        raise Damaged(f"unreadable ({type(exc).__name__})") from None
-    if not isinstance(meta, dict):
-        raise Damaged("it carries no identity")
-    if meta.get("fingerprint") not in accepted:
-        raise Damaged("it belongs to another cell or configuration")
-    if schema.names != TABLE_COLUMNS:
-        raise Damaged("its columns are not a run's")
-    if rows != meta.get("rows"):
-        raise Damaged(f"{rows} rows instead of {meta.get('rows')}")
-    try:
-        if not np.array_equal(pq.read_table(path, columns=["run"]).column(0).to_numpy(), np.arange(rows)):
-            raise Damaged(f"its runs are not 0 to {rows - 1}")
-        digest = _digest((col, [pq.read_table(path, columns=[col]).to_pandas()[col]]) for col in schema.names)
-    except Damaged:
-        raise
-    except Exception as exc:
-        raise Damaged(f"unreadable ({type(exc).__name__})") from None
-    if digest != meta.get("digest"):
-        raise Damaged("its rows changed after it was written")
-    return rows
 
 
 # one cell -----------------------------------------------------------------------------------------

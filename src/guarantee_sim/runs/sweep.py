@@ -25,8 +25,9 @@ from scipy import stats
 from guarantee_sim.analysis.stats import protected
 from guarantee_sim.model.outcomes import STAGES
 from guarantee_sim.runs.provenance import code_version, describe_code, git_commit, now, record, write_atomic, write_json
-from guarantee_sim.runs.store import (STORE_FORMAT, Damaged, Identity, Lock, restamp, differences, read_cell_rows,
+from guarantee_sim.runs.store import (STORE_FORMAT, Identity, Lock, restamp, differences,
                                       read_json, refusal, stored_identity)
+from guarantee_sim.runs.tables import Damaged, read_cell_rows
 from guarantee_sim.scenario.schema import NOT_LEVERS, cell_name  # NOT_LEVERS: the run settings and the preset
 
 PROGRESS = ".progress"  # the cells finished in this launch, one line each, in the order they finished
