@@ -103,6 +103,15 @@ class Damaged(Exception):
     """A stored file that cannot be used (the reason is the message)."""
 
 
+def _check_identity(meta, accepted: set[str], columns) -> None:
+    if not isinstance(meta, dict):
+        raise Damaged("it carries no identity")
+    if meta.get("fingerprint") not in accepted:
+        raise Damaged("it belongs to another cell or configuration")
+    if list(columns) != TABLE_COLUMNS:
+        raise Damaged("its columns are not a run's")
+
+
 def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int] | None = None) -> pd.DataFrame:
     """A stored table, if it is the one expected: readable, of this identity, the columns of a run row,
     its rows' digest as recorded, runs ``first ..`` in order and (when given) the run seeds. Else ``Damaged``."""
@@ -113,12 +122,7 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
         df = pd.read_parquet(path)
     except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
         raise Damaged(f"unreadable ({type(exc).__name__})") from None
-    if not isinstance(meta, dict):
-        raise Damaged("it carries no identity")
-    if meta.get("fingerprint") not in accepted:
-        raise Damaged("it belongs to another cell or configuration")
-    if list(df.columns) != TABLE_COLUMNS:
-        raise Damaged("its columns are not a run's")
+    _check_identity(meta, accepted, df.columns)
     if len(df) != meta.get("rows") or (seeds is not None and len(df) != len(seeds)):
         raise Damaged(f"{len(df)} rows instead of {len(seeds) if seeds is not None else meta.get('rows')}")
     if not np.array_equal(df["run"].to_numpy(), np.arange(first, first + len(df))):
@@ -169,12 +173,7 @@ def check_stored(path: Path, accepted: set[str]) -> int:
         rows = pq.read_metadata(path).num_rows
     except Exception as exc:  # a truncated or foreign file: pyarrow raises several types
         raise Damaged(f"unreadable ({type(exc).__name__})") from None
-    if not isinstance(meta, dict):
-        raise Damaged("it carries no identity")
-    if meta.get("fingerprint") not in accepted:
-        raise Damaged("it belongs to another cell or configuration")
-    if schema.names != TABLE_COLUMNS:
-        raise Damaged("its columns are not a run's")
+    _check_identity(meta, accepted, schema.names)
     if rows != meta.get("rows"):
         raise Damaged(f"{rows} rows instead of {meta.get('rows')}")
     try:
