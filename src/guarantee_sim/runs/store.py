@@ -45,11 +45,11 @@ from guarantee_sim.runs.provenance import (
 from guarantee_sim.runs.runner import run_range, run_seeds
 from guarantee_sim.runs.tables import (
     Damaged,
-    _columns_of,
-    _remember,
     check_stored,
+    columns_of,
     parquet_writer,
     read_checked,
+    remember,
     stacked_parquet_writer,
     write_parquet,
 )
@@ -371,7 +371,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
 
     meta = {"fingerprint": fp, "first": 0}
     df = pd.concat(frames, ignore_index=True) if keep else None
-    summary = summarize(df if keep else _columns_of(paths, SUMMARY_COLUMNS), scenario.horizon)
+    summary = summarize(df if keep else columns_of(paths, SUMMARY_COLUMNS), scenario.horizon)
     n = summary["runs"]
     summary.update(
         nothing_binding=math.fsum(scenario.committed_binding.values()) <= 0,
@@ -393,7 +393,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         (cell_dir / "summary.json", json_writer(summary)),
     ])
     if df is not None:
-        _remember(cell_dir / "runs.parquet", fp, df)
+        remember(cell_dir / "runs.parquet", fp, df)
     p, a, t = summary["activation_probability"], summary["attack_probability"], summary["support_in_time_given_attack"]
     in_time = "—" if t["estimate"] is None or math.isnan(t["estimate"]) else \
         f"{t['estimate']:.3f} [{t['low']:.3f}, {t['high']:.3f}]"

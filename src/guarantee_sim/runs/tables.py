@@ -24,31 +24,28 @@ META_KEY = b"guarantee_sim"  # a stored parquet file's own identity, in its sche
 def rows_digest(df: pd.DataFrame) -> str:
     """A hash of a table's rows that depends on their values only (not on pandas', numpy's or
     pyarrow's version, nor on how a column is typed): the same rows give the same digest anywhere."""
-    return _digest((col, [df[col]]) for col in df.columns)
+    return _digest(df.items())
 
 
 def _digest(columns) -> str:
-    """``rows_digest`` of columns given as (name, the column's pieces in row order)."""
+    """``rows_digest`` of (name, column) pairs: a big table's columns can come one at a time."""
     digest = hashlib.sha256()
-    for col, pieces in columns:
+    for col, s in columns:
         digest.update(str(col).encode() + b"\0")
-        text = False
-        for s in pieces:
-            if pd.api.types.is_bool_dtype(s.dtype):
-                data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
-            elif pd.api.types.is_integer_dtype(s.dtype):
-                data = s.to_numpy(dtype="<i8")
-            elif pd.api.types.is_float_dtype(s.dtype):
-                data = s.to_numpy(dtype="<f8", na_value=np.nan)
-                data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
-            else:
-                data = ("\x1f" if text and len(s) else "") + "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s)
-                data, text = data.encode(), text or len(s) > 0
-            digest.update(data if isinstance(data, bytes) else data.tobytes())
+        if pd.api.types.is_bool_dtype(s.dtype):
+            data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
+        elif pd.api.types.is_integer_dtype(s.dtype):
+            data = s.to_numpy(dtype="<i8")
+        elif pd.api.types.is_float_dtype(s.dtype):
+            data = s.to_numpy(dtype="<f8", na_value=np.nan)
+            data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
+        else:
+            data = "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s).encode()
+        digest.update(data if isinstance(data, bytes) else data.tobytes())
     return digest.hexdigest()
 
 
-def _columns_of(parts: list[Path], columns) -> pd.DataFrame:
+def columns_of(parts: list[Path], columns) -> pd.DataFrame:
     """Some columns of the rows stored in ``parts`` (parquet files of one table), one after another."""
     import pyarrow.parquet as pq
 
@@ -76,7 +73,7 @@ def stacked_parquet_writer(parts: list[Path], meta: dict):
                 for p in parts:
                     out.write_table(pq.read_table(p).replace_schema_metadata(plain))
             rows = pq.ParquetFile(staged)
-            digest = _digest((col, [rows.read(columns=[col]).to_pandas()[col]]) for col in schema.names)
+            digest = _digest((col, rows.read(columns=[col]).to_pandas()[col]) for col in schema.names)
             info = json.dumps({**meta, "rows": rows.metadata.num_rows, "digest": digest}, sort_keys=True).encode()
             final = schema.with_metadata({**plain, META_KEY: info})
             with pq.ParquetWriter(path, final, compression="snappy") as out:
@@ -142,7 +139,7 @@ def _signature(path: Path) -> tuple[int, int, int]:
     return st.st_ino, st.st_mtime_ns, st.st_size
 
 
-def _remember(path: Path, fingerprint: str, df: pd.DataFrame) -> None:
+def remember(path: Path, fingerprint: str, df: pd.DataFrame) -> None:
     """Keep the rows of a ``runs.parquet`` the main process has just written (a sweep's basic
     launcher runs its cells there), for the sweep's tables to take without reading them back."""
     if mp.parent_process() is None and len(df) <= 200_000:
@@ -179,7 +176,7 @@ def check_stored(path: Path, accepted: set[str]) -> int:
     try:
         if not np.array_equal(pq.read_table(path, columns=["run"]).column(0).to_numpy(), np.arange(rows)):
             raise Damaged(f"its runs are not 0 to {rows - 1}")
-        digest = _digest((col, [pq.read_table(path, columns=[col]).to_pandas()[col]]) for col in schema.names)
+        digest = _digest((col, pq.read_table(path, columns=[col]).to_pandas()[col]) for col in schema.names)
     except Damaged:
         raise
     except Exception as exc:
