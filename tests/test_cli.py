@@ -1,5 +1,6 @@
 """The one-scenario command writes its tables into the Hydra output folder."""
 
+import io
 import json
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import pandas as pd
 import yaml
 
+from guarantee_sim.errors import say
 from guarantee_sim.model.outcomes import COLUMNS, STAGES
 
 
@@ -142,3 +144,29 @@ def test_a_sweep_off_a_terminal_prints_one_line_per_cell_with_k_of_n_and_writes_
     (folder,) = (tmp_path / "results" / "sweeps").iterdir()
     assert folder.name.startswith("breach+trigger-")  # named by what it sweeps
     assert not list(folder.rglob("*.log"))
+
+
+class _Writes(io.RawIOBase):
+    """A pipe's end that records each write it is given, as the kernel would see them."""
+
+    def __init__(self):
+        self.calls: list[bytes] = []
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.calls.append(bytes(data))
+        return len(data)
+
+
+def test_a_cells_line_reaches_the_pipe_in_one_write_even_unbuffered():
+    """Cells of a sweep print from several processes into one pipe: a line written in two parts can
+    run into another worker's (CI sets PYTHONUNBUFFERED, under which ``print`` splits the newline off)."""
+    unbuffered = lambda raw: io.TextIOWrapper(raw, write_through=True)  # how -u builds sys.stdout
+    raw = _Writes()
+    say("[1/4] cell: 10 runs", unbuffered(raw))
+    assert raw.calls == [b"[1/4] cell: 10 runs\n"]
+    raw = _Writes()  # the companion: print, as the workers did, splits the line
+    print("[1/4] cell: 10 runs", file=unbuffered(raw), flush=True)
+    assert len(raw.calls) == 2

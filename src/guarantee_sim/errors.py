@@ -1,4 +1,7 @@
-"""The one error type a user sees for bad input: one line, naming the key and what is allowed."""
+"""The one error type a user sees for bad input: one line, naming the key and what is allowed; and
+the one way a worker prints a line."""
+
+import sys
 
 
 class ConfigError(ValueError):
@@ -18,3 +21,12 @@ def first_line(exc: BaseException) -> str:
 
 
 EXIT_BAD_INPUT = 2  # every command's exit code for bad input
+
+
+def say(line: str, stream=None) -> None:
+    """Print ``line`` in one write. Cells of a sweep report from several processes into one pipe, and
+    ``print`` under ``PYTHONUNBUFFERED`` writes the text and its newline apart, so two workers' lines
+    could run into one."""
+    stream = stream or sys.stdout
+    stream.write(line + "\n")
+    stream.flush()

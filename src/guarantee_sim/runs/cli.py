@@ -22,7 +22,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError
+from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError, say
 from guarantee_sim.scenario import schema  # registers the schema and its resolvers, also for --cfg/--info
 
 EXIT_NO_TABLES = 1  # a sweep ran but its tables were not written
@@ -294,13 +294,13 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
         _, summary, line = run_cell(scenario, out, plan, config, resolved_yaml(config), label, levers,
                                     key="hydra.sweep.dir" if sweep else "hydra.run.dir", bar=not sweep)
     except StoreRefused as err:
-        print(f"guarantee-sim: error: {err}", file=sys.stderr, flush=True)
+        say(f"guarantee-sim: error: {err}", sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT) from None
     except OSError as err:  # a full disk, a lost mount: the cell resumes from its last batch when run again
-        print(f"guarantee-sim: error: {label}: cannot write its results: {err}", file=sys.stderr, flush=True)
+        say(f"guarantee-sim: error: {label}: cannot write its results: {err}", sys.stderr)
         raise SystemExit(EXIT_NO_TABLES) from None
     if sweep:
-        print(f"{sweep_progress(out.parent, out.name)} {line}", flush=True)
+        say(f"{sweep_progress(out.parent, out.name)} {line}")
     else:
         print(format_summary(summary, scenario.labels))
         print(f"\n{line}\nWritten to {out}")

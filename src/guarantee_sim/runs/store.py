@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from guarantee_sim.analysis.stats import SUMMARY_COLUMNS, measure_counts, summarize, summary_rows, wilson
-from guarantee_sim.errors import ConfigError
+from guarantee_sim.errors import ConfigError, say
 from guarantee_sim.runs.executors import parse as parse_executor
 from guarantee_sim.runs.provenance import (
     code_version,
@@ -347,7 +347,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
                     batch = read_checked(path, accepted, start, seeds)
                     resumed += 1
                 except Damaged as why:
-                    print(f"{label}: stored batch {path.name} not used ({why}); computed again", file=sys.stderr)
+                    say(f"{label}: stored batch {path.name} not used ({why}); computed again", sys.stderr)
                     path.unlink(missing_ok=True)
             if batch is None:
                 batch = run_range(scenario, seeds, start, plan.workers, executor=executor,
