@@ -115,7 +115,6 @@ class MonitoringMechanism:
     def _take(stream, idx: np.ndarray) -> np.ndarray:
         if len(idx) == 0:
             return np.empty(0)
-        stream(int(idx.max()))
         return stream.span(0, int(idx.max()) + 1)[idx]
 
     def false_alarms(self, horizon: float) -> list[FalseAlarm]:

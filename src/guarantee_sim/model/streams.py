@@ -29,17 +29,18 @@ class IndexedUniforms:
         self._seed, self._key = seed, stream_key(name)
         self._gen = None  # created on first use: most runs never touch most streams
         self._buf = np.empty(0)
-        self._list: list[float] = []  # the buffer as Python floats, for fast one-at-a-time reads
+        self._list: list[float] = []  # a prefix of the buffer as Python floats, for fast one-at-a-time reads
         self.width = width
 
     def __call__(self, i: int, k: int = 0) -> float:
         pos = i * self.width + k
         if pos >= len(self._list):
             self._extend(pos)
+            self._list += self._buf[len(self._list):].tolist()  # only streams read one at a time keep a list
         return self._list[pos]
 
     def _extend(self, pos: int) -> None:
-        """Draw up to ``pos`` (at least doubling); the list mirrors the array, new part only."""
+        """Draw up to ``pos`` (at least doubling)."""
         if pos < len(self._buf):
             return
         if self._gen is None:
@@ -47,7 +48,6 @@ class IndexedUniforms:
             self._gen = np.random.Generator(np.random.PCG64(ss))
         more = self._gen.random(max(pos + 1 - len(self._buf), 64, len(self._buf)))
         self._buf = np.concatenate([self._buf, more]) if len(self._buf) else more
-        self._list += more.tolist()
 
     def span(self, start: int, n: int) -> np.ndarray:
         """Positions ``start .. start + n - 1`` (for streams of width 1)."""
