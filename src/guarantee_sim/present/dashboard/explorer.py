@@ -33,47 +33,45 @@ def heat_colour(value: float) -> tuple[str, str]:
 def legend_html(measure: Measure) -> str:
     stops = ", ".join(f"{heat_colour(x / 10)[0]} {10 * x}%" for x in range(11))
     ticks = "".join(f'<span>{x}%</span>' for x in (0, 25, 50, 75, 100))
-    return ('<div class="gs-explorer-legend" style="font-size:16px; max-width:420px; margin-top:8px;">'
+    return ('<div class="gs-explorer-legend">'
             f'<div>{html.escape(measure.label)}, in % of runs</div>'
-            f'<div style="height:18px; border:1px solid #999; background:linear-gradient(to right, {stops});"></div>'
-            f'<div style="display:flex; justify-content:space-between;">{ticks}</div>'
-            '<div style="color:#444;">grey: no number (nothing binding by construction, or no attack to answer)</div></div>')
+            f'<div class="gs-explorer-scale" style="background:linear-gradient(to right, {stops});"></div>'
+            f'<div class="gs-explorer-ticks">{ticks}</div>'
+            '<div class="gs-explorer-grey">grey: no number (nothing binding by construction, or no attack to answer)</div></div>')
 
 
 def funnel_html(view: CellView) -> str:
     boxes = "".join(
-        f'<div class="gs-explorer-stage" data-stage="{s.stage}" style="flex:1; min-width:140px; margin:3px; padding:6px;'
-        f' border:1px solid #999; border-top:8px solid {STAGE_COLOURS[s.stage]}; border-radius:4px;">'
-        f'<div style="font-weight:bold; font-size:18px;">{html.escape(s.label)}</div>'
-        f'<div style="font-size:26px; font-weight:bold;">{100 * s.share:.0f}%</div>'
-        f'<div style="font-size:16px;">{s.runs} of {view.runs} runs</div>'
-        f'<div style="font-size:16px; color:#333;">{html.escape(s.meaning)}</div></div>' for s in view.funnel)
-    return ('<div id="gs-explorer-funnel" style="font-family:sans-serif;">'
-            '<div style="font-size:20px; font-weight:bold;">Where the chain stopped: the furthest stage each run reached</div>'
-            f'<div style="display:flex; flex-wrap:wrap; margin-top:4px;">{boxes}</div></div>')
+        f'<div class="gs-explorer-stage" data-stage="{s.stage}" style="border-top-color:{STAGE_COLOURS[s.stage]};">'
+        f'<div class="gs-explorer-stage-label">{html.escape(s.label)}</div>'
+        f'<div class="gs-explorer-stage-share">{100 * s.share:.0f}%</div>'
+        f'<div class="gs-explorer-stage-runs">{s.runs} of {view.runs} runs</div>'
+        f'<div class="gs-explorer-stage-meaning">{html.escape(s.meaning)}</div></div>' for s in view.funnel)
+    return ('<div id="gs-explorer-funnel">'
+            '<div class="gs-explorer-title">Where the chain stopped: the furthest stage each run reached</div>'
+            f'<div class="gs-explorer-stages">{boxes}</div></div>')
 
 
 def run_html(view: CellView) -> str:
     r = view.run
-    lines = "".join(f'<div style="border-bottom:1px solid #eee;">{html.escape(day_text(day))}: {html.escape(text)}</div>'
+    lines = "".join(f'<div class="gs-explorer-event">{html.escape(day_text(day))}: {html.escape(text)}</div>'
                     for day, _, text in r.story) or "<div>no armed attack, and the trigger never fired</div>"
-    return ('<div id="gs-explorer-run" style="font-family:sans-serif; font-size:18px;">'
-            f'<div style="font-size:20px; font-weight:bold;">Run {r.run} of this cell (its seed {r.seed}): '
+    return ('<div id="gs-explorer-run">'
+            f'<div class="gs-explorer-title">Run {r.run} of this cell (its seed {r.seed}): '
             f'{html.escape(STAGE_LABELS[r.stage])}</div>'
-            f'<div class="gs-explorer-why" style="font-size:20px; margin:6px 0;">{html.escape(r.why)}</div>'
-            f'<div style="font-weight:bold; margin-top:6px;">The decisive events</div>{lines}'
-            '<div style="margin-top:8px;">The same run in a terminal (without --brief: every incident, and each '
-            "state's decision):</div>"
-            '<code style="display:block;">' + " ".join(  # line breaks between arguments only, never at a hyphen
-                f'<span style="display:inline-block;">{html.escape(a)}</span>' for a in r.command.split(" ")) + "</code></div>")
+            f'<div class="gs-explorer-why">{html.escape(r.why)}</div>'
+            f'<div class="gs-explorer-subtitle">The decisive events</div>{lines}'
+            '<div class="gs-explorer-command-intro">The same run in a terminal (without --brief: every incident, and '
+            "each state's decision):</div>"
+            '<code class="gs-explorer-command">' + " ".join(  # line breaks between arguments only, never at a hyphen
+                f'<span>{html.escape(a)}</span>' for a in r.command.split(" ")) + "</code></div>")
 
 
 def measures_html(view: CellView) -> str:
     items = "".join(f"<li><b>{html.escape(m.label)}</b>: " + html.escape(
         e.note or f"{100 * e.value:.0f}% (95%: {100 * e.low:.0f}–{100 * e.high:.0f})") + "</li>" for m, e in view.estimates)
-    return (f'<div id="gs-explorer-cell" style="font-size:18px;"><div style="font-size:22px; font-weight:bold;">'
-            f'{html.escape(view.cell)}</div><div>{view.runs} runs, horizon {view.horizon:g} days</div>'
-            f'<ul style="margin:4px 0;">{items}</ul></div>')
+    return (f'<div id="gs-explorer-cell"><div class="gs-explorer-cell-name">{html.escape(view.cell)}</div>'
+            f'<div>{view.runs} runs, horizon {view.horizon:g} days</div><ul>{items}</ul></div>')
 
 
 def _text(text: str, size: int = 18, bold: bool = False, colour: str = "inherit", **kw):
@@ -85,15 +83,6 @@ def _message(what) -> object:
     return _text(" ".join(str(what).split()), 18, True, "#b00020", attributes={"id": "gs-explorer-message"})
 
 
-CSS = """
-.gs-explorer, .gs-explorer input, .gs-explorer .v-label, .gs-explorer code { font-size: 18px !important; }
-.gs-explorer .v-label--active { font-size: 22px !important; }
-.gs-explorer .v-select__selection { font-size: 18px !important; line-height: 1.5 !important; overflow: visible !important; }
-.gs-explorer .gs-heat-cell { height: auto !important; min-width: 150px !important; padding: 8px 6px !important;
-  text-transform: none !important; letter-spacing: normal !important; }
-.gs-explorer .gs-heat-cell, .gs-explorer .gs-heat-cell .v-btn__content { white-space: normal !important; max-width: 100%; }
-.gs-explorer-km img { width: 100%; max-width: 1000px; height: auto; }
-"""
 TROUBLE = (ConfigError, OSError, ValueError, KeyError)  # what a folder or a choice can go wrong with
 WIDE, NARROW = {"min-width": "300px", "max-width": "340px"}, {"min-width": "200px", "max-width": "240px"}
 
@@ -191,9 +180,7 @@ def SweepExplorer(root: str | Path = "results"):
         there = find_sweeps(text.strip()) if text and text.strip() else []
         set_chosen(str(there[0]) if there else (text or "").strip() or chosen)
 
-    with solara.v.Html(tag="div", attributes={"id": "gs-explorer"}, class_="gs-explorer",
-                       style_="font-family:sans-serif; font-size:18px;") as page:
-        solara.Style(CSS)
+    with solara.v.Html(tag="div", attributes={"id": "gs-explorer"}, class_="gs-explorer") as page:
         _text("Explore a sweep: one measure over two levers; click a cell for its curves, its funnel and one run",
               22, True)
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
