@@ -121,6 +121,28 @@ def test_bars_stand_at_the_estimates_with_wilson_whiskers(sweep):
     readable(fig)
 
 
+def test_a_design_that_binds_nothing_is_drawn_as_such_not_as_zero(sweep):
+    """budapest_like's pooled measure has nothing to activate: the heat map greys its cells and says
+    "nothing binding", the bars leave it out and say so; neither draws it as a 0% failure. The
+    companion check: the same cells with the flag off are drawn as their 0%."""
+    summary, _, _ = sweep
+    empty = summary.assign(activation_probability=0.0, activation_low=0.0, activation_high=0.05)
+    flagged = empty.assign(nothing_binding=summary["breach"] == "hybrid")
+    fig = sweep_figures.plot_heatmap(flagged, "breach", "trigger", order={"breach": ["sporadic", "hybrid"]}, horizon=365)
+    ax = fig.axes[0]
+    colours = np.ma.filled(ax.get_images()[0].get_array().astype(float), np.nan)
+    assert np.isnan(colours[1]).all() and not np.isnan(colours[0]).any()  # the hybrid row has no colour on the scale
+    assert [t.get_text() for t in ax.texts].count("nothing\nbinding") == 2
+    assert "Pooled binding support activated (the secondary measure)" in texts_with(fig, "Pooled")
+    bars = sweep_figures.plot_bars(flagged, "breach", hue="trigger", horizon=365)
+    assert len(bars.axes[0].patches) == 2 and "nothing binding" in texts_with(bars, "nothing binding")
+    assert style.layout_problems(fig) == [] and style.layout_problems(bars) == []
+
+    plain = sweep_figures.plot_heatmap(empty.assign(nothing_binding=False), "breach", "trigger", horizon=365)
+    assert "nothing\nbinding" not in [t.get_text() for t in plain.axes[0].texts]
+    assert len(sweep_figures.plot_bars(empty.assign(nothing_binding=False), "breach", hue="trigger").axes[0].patches) == 4
+
+
 def test_kaplan_meier_curve_ends_at_the_activated_share_and_crosses_half_at_the_median(sweep):
     _, runs, _ = sweep
     for cell, r in runs.groupby("cell"):

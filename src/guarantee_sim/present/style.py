@@ -22,6 +22,7 @@ STAGE_COLOURS = {
 }
 TYPE_COLOURS = dict(zip(SUPPORT_TYPES, ("#b2182b", "#2166ac", "#e08214", "#542788", "#1b7837")))
 BREACH_COLOURS = dict(zip(KIND_KEYS, ("#bf812d", "#8c510a", "#c51b7d", "#4d9221", "#d6604d", "#67001f")))
+NO_NUMBER = "#e0e0e0"  # a cell with no number: nothing binding by construction, or no attack to answer
 SERIES = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22")
 DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 TITLE, LABEL, TICK, SMALL, STAMP = 10, 9, 8, 7.5, 6

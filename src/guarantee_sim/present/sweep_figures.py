@@ -17,18 +17,27 @@ from itertools import product
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from guarantee_sim.present.plots import lever_columns, short_labels, values_of, varying
 from guarantee_sim.present.narrative import FUNNEL_ORDER, STAGE_LABELS
-from guarantee_sim.present.style import (LABEL, SERIES, SMALL, STAGE_COLOURS, TICK, grid_shape, new_figure, pct, pretty, wrap,
-                                         wrapped_title)
+from guarantee_sim.present.style import (LABEL, NO_NUMBER, SERIES, SMALL, STAGE_COLOURS, TICK, grid_shape, new_figure, pct,
+                                         pretty, wrap, wrapped_title)
 
 
 def p_label(horizon: float | None) -> str:
     """The probability axis' name, with the horizon in days when there is one horizon."""
     within = f"{horizon:g} days" if horizon else "the horizon"
-    return f"P(binding support activates within {within})"
+    return f"P(pooled binding support activates within {within})"
+
+
+POOLED = "Pooled binding support activated (the secondary measure)"
+NOTHING_BINDING = "nothing binding"  # a design that binds nothing: its pooled measure is not a failure
+
+
+def nothing_binding(row) -> bool:
+    """Does the cell's design bind nothing (its pooled measure has nothing to activate)?"""
+    return str(row.get("nothing_binding", "")).lower() == "true"
 
 
 def _facets(table: pd.DataFrame, levers: list[str], order: dict | None) -> list[tuple[str, pd.DataFrame]]:
@@ -80,8 +89,14 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
             continue
         title, t = panels[i]
         grid = np.full((len(rows_v), len(cols_v)), np.nan)
+        empty = []
         for _, r in t.iterrows():
             a, b = rows_v.index(str(r[row])), cols_v.index(str(r[col]))
+            if nothing_binding(r):
+                empty.append((a, b))
+                ax.text(b, a, NOTHING_BINDING.replace(" ", "\n"), ha="center", va="center", fontsize=SMALL - 1,
+                        color="0.25")
+                continue
             grid[a, b] = r["activation_probability"]
             lo, hi = r.get("activation_low", math.nan), r.get("activation_high", math.nan)
             p = r["activation_probability"]
@@ -91,8 +106,11 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
             ax.text(b, a + 0.2, f"{100 * lo:.0f}–{100 * hi:.0f}", ha="center", va="center", fontsize=SMALL - 1,
                     color="white" if dark else "black")
         image = ax.imshow(grid, cmap=cmap, vmin=0, vmax=1, aspect="auto")
+        for a, b in empty:
+            ax.add_patch(Rectangle((b - 0.5, a - 0.5), 1, 1, color=NO_NUMBER, zorder=0.5))
         for a, b in zip(*np.nonzero(np.isnan(grid))):
-            ax.text(b, a, "no cell", ha="center", va="center", fontsize=SMALL - 1, color="0.4")
+            if (a, b) not in empty:
+                ax.text(b, a, "no cell", ha="center", va="center", fontsize=SMALL - 1, color="0.4")
         ax.set_xticks(range(len(cols_v)), [wrap(pretty(v), 11) for v in cols_v], fontsize=TICK)
         ax.set_yticks(range(len(rows_v)), [pretty(v) for v in rows_v], fontsize=TICK)
         ax.tick_params(length=0)
@@ -113,8 +131,9 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
     cb.set_label(wrap(p_label(horizon), 34), fontsize=LABEL)
     cb.ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     cb.ax.tick_params(labelsize=TICK)
-    wrapped_title(sf, f"Activation probability by {row} and {col}\n"
-               "each cell: the estimate (bold) and its 95% Wilson interval, in %", width)
+    wrapped_title(sf, f"{POOLED} by {row} and {col}\n"
+               f"each cell: the estimate (bold) and its 95% Wilson interval, in %; grey: {NOTHING_BINDING} "
+               "by construction, so nothing to activate", width)
     return fig
 
 
@@ -152,7 +171,11 @@ def plot_bars(summary: pd.DataFrame, lever: str, hue: str | None = None, facet: 
             sub = t if hv is None else t[t[hue].astype(str) == hv]
             pos, est, lo, hi = [], [], [], []
             for _, r in sub.iterrows():
-                pos.append(xs.index(str(r[lever])) - 0.4 + bw * (j + 0.5))
+                x = xs.index(str(r[lever])) - 0.4 + bw * (j + 0.5)
+                if nothing_binding(r):  # no bar: nothing to activate, which is no failure
+                    ax.text(x, 0.02, NOTHING_BINDING, rotation=90, ha="center", va="bottom", fontsize=SMALL, color="0.25")
+                    continue
+                pos.append(x)
                 est.append(r["activation_probability"])
                 lo.append(r["activation_low"])
                 hi.append(r["activation_high"])
@@ -182,8 +205,8 @@ def plot_bars(summary: pd.DataFrame, lever: str, hue: str | None = None, facet: 
         sf.legend(handles=handles, title=hue, loc="outside lower center", ncols=min(len(hs), 6), fontsize=TICK,
                   title_fontsize=TICK, frameon=False)
     what = "scenario" if lever == "_cell" else lever
-    wrapped_title(sf, f"Activation probability by {what}" + (f" and {hue}" if hue else "")
-           + " (whiskers: 95% Wilson interval)", width)
+    wrapped_title(sf, f"{POOLED} by {what}" + (f" and {hue}" if hue else "")
+           + f" (whiskers: 95% Wilson interval; no bar: {NOTHING_BINDING})", width)
     return fig
 
 

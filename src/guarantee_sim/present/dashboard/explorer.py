@@ -19,14 +19,14 @@ from guarantee_sim.errors import ConfigError
 from guarantee_sim.present.dashboard.sweep_view import (DEFAULT_MEASURE, MEASURES, CellView, HeatTable, Measure,
                                                         cell_view, find_sweeps, heat_table)
 from guarantee_sim.present.narrative import STAGE_LABELS, day_text
-from guarantee_sim.present.style import STAGE_COLOURS
+from guarantee_sim.present.style import NO_NUMBER, STAGE_COLOURS
 
 
 # HTML ------------------------------------------------------------------------------------------
 def heat_colour(value: float) -> tuple[str, str]:
     """(background, text) of a share on the report heat map's scale (viridis); grey for no number."""
     if value is None or math.isnan(value):
-        return "#e0e0e0", "#222"
+        return NO_NUMBER, "#222"
     return to_hex(colormaps["viridis"](min(max(value, 0.0), 1.0))), ("#fff" if value < 0.6 else "#000")
 
 
