@@ -178,6 +178,24 @@ def test_kaplan_meier_figure_names_medians_and_the_pair(sweep):
     readable(fig)
 
 
+def test_survival_figures_draw_no_curve_or_points_for_a_design_that_binds_nothing(sweep):
+    """A cell whose design binds nothing gets a legend entry saying so, and no curve (Kaplan–Meier) or
+    points (support types) drawn at 0; the companion: without the flag the same cell is drawn."""
+    _, runs, _ = sweep
+    cells = [f"breach={b},trigger={t}" for b, t in CELLS]
+    curves = lambda fig: len([line for line in fig.axes[0].lines if line.get_drawstyle() == "steps-post"])  # noqa: E731
+    flagged = survival_figures.plot_km(runs, cells, 365, empty={cells[1]})
+    legend = [t.get_text() for t in legend_of(flagged).get_texts()]
+    assert curves(flagged) == 3 and sum(narrative.NOTHING_DRAWN in t for t in legend) == 1
+    assert curves(survival_figures.plot_km(runs, cells, 365)) == 4
+    points = lambda fig: len(fig.axes[0].containers)  # noqa: E731 (one error bar per drawn cell)
+    flagged = survival_figures.plot_support_types(runs, cells, 365, empty={cells[1]})
+    legend = " ".join(t.get_text().replace("\n", " ") for t in legend_of(flagged).get_texts())
+    assert points(flagged) == 3 and narrative.NOTHING_DRAWN in legend
+    assert points(survival_figures.plot_support_types(runs, cells, 365)) == 4
+    assert style.layout_problems(flagged) == []
+
+
 def test_funnel_segments_are_the_summary_shares(sweep):
     summary, _, _ = sweep
     fig = sweep_figures.plot_funnel(summary, stamp=STAMP)

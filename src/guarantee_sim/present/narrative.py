@@ -27,6 +27,18 @@ BREACH_WORDS = {
     "armed_attack": "armed attack (major offensive)",
 }
 RUNG_WORDS = ("to comply", "a deniable probe", "an overt limited strike", "an incursion", "a full offensive")
+# the secondary measure, and a design that binds nothing (its pooled measure has nothing to activate,
+# which is no failure: figures grey it or leave it out and say so)
+POOLED_MEASURE = "Pooled binding support activated (the secondary measure)"
+NOTHING_BINDING = "nothing binding"
+NOTHING_DRAWN = "nothing binding by construction: not drawn"
+
+
+def nothing_binding(row) -> bool:
+    """Does a sweep summary row's design bind nothing (``nothing_binding``, read back from CSV or JSON)?"""
+    return str(row.get("nothing_binding", "")).lower() == "true"
+
+
 STAGE_LABELS = {
     "activated": "activated",
     "pending_at_horizon": "pending at the horizon",

@@ -24,6 +24,7 @@ from scipy import stats as sps
 
 from guarantee_sim.analysis.stats import LEVEL, km_median, wilson
 from guarantee_sim.model.triggers import SUPPORT_TYPES
+from guarantee_sim.present.narrative import NOTHING_DRAWN
 from guarantee_sim.present.plots import short_labels
 from guarantee_sim.present.style import DASHES, LABEL, SERIES, SMALL, TICK, new_figure, wrap, wrapped_title
 
@@ -81,12 +82,15 @@ def _median_text(days, horizon: float) -> str:
 
 
 def plot_km(runs: pd.DataFrame, cells, horizon, pair: tuple[str, str] | None = None,
-            labels: dict | None = None, order: dict | None = None, stamp: str | None = None) -> Figure:
-    """Kaplan–Meier curves of days to activation, one per cell, runs without activation censored at
-    the horizon (one number, or a mapping cell -> days); the log-rank p-value of ``pair`` in the corner.
+            labels: dict | None = None, order: dict | None = None, stamp: str | None = None,
+            empty=frozenset()) -> Figure:
+    """Kaplan–Meier curves of days to pooled activation, one per cell, runs without activation censored
+    at the horizon (one number, or a mapping cell -> days); the log-rank p-value of ``pair`` in the corner.
 
     The curves rise: the share of runs with binding support activated by each day. Cells share
     run seeds, so the log-rank test (which assumes independent samples) is only a guide there.
+    Cells in ``empty`` bind nothing: they have no curve (nothing to activate is no failure), only a
+    legend entry that says so.
     """
     cells = list(cells)
     if labels is None:
@@ -101,8 +105,12 @@ def plot_km(runs: pd.DataFrame, cells, horizon, pair: tuple[str, str] | None = N
     handles = []
     for i, cell in enumerate(cells):
         days = runs.loc[runs["cell"] == cell, "activation_day"]
-        k = km_curve(days, horizon_of(horizon, cell))
         colour, dash = SERIES[i % len(SERIES)], DASHES[i % len(DASHES)]
+        if cell in empty:
+            handles.append(Line2D([], [], color="0.6", ls=":", lw=1.0,
+                                  label=f"{wrap(labels[cell], 44)}\n{NOTHING_DRAWN}, n = {len(days)}"))
+            continue
+        k = km_curve(days, horizon_of(horizon, cell))
         ax.fill_between(k["day"], k["low"], k["high"], step="post", color=colour, alpha=0.12, lw=0, zorder=2)
         ax.step(k["day"], k["share"], where="post", color=colour, ls=dash, lw=1.8, zorder=3)
         handles.append(Line2D([], [], color=colour, ls=dash, lw=1.8,
@@ -123,7 +131,7 @@ def plot_km(runs: pd.DataFrame, cells, horizon, pair: tuple[str, str] | None = N
         test = f"log-rank test, {labels.get(a, a)} vs {labels.get(b, b)}: {text}"
     sf.legend(handles=handles, loc="outside lower center", ncols=2 if len(cells) > 1 else 1, fontsize=SMALL,
                frameon=False, handlelength=2.6)
-    title = "Days to activation, censored at the horizon (bands: pointwise 95%)"
+    title = "Days to pooled binding support activated (the secondary measure), censored at the horizon (bands: pointwise 95%)"
     if common:
         title += "\n" + common
     if test:
@@ -148,10 +156,12 @@ def support_type_table(runs: pd.DataFrame, cells, horizon) -> pd.DataFrame:
 
 
 def plot_support_types(runs: pd.DataFrame, cells, horizon, labels: dict | None = None,
-                       order: dict | None = None, stamp: str | None = None) -> Figure:
-    """Per support type: activation probability (Wilson) and median days to activation (Kaplan–Meier).
+                       order: dict | None = None, stamp: str | None = None, empty=frozenset()) -> Figure:
+    """Per support type: the binding support's activation probability (Wilson) and median days to
+    it (Kaplan–Meier).
 
-    A median beyond the horizon is drawn as an open arrowhead at the horizon.
+    A median beyond the horizon is drawn as an open arrowhead at the horizon. Cells in ``empty``
+    bind nothing: no points, a legend entry that says so.
     """
     cells = list(cells)
     if labels is None:
@@ -165,6 +175,8 @@ def plot_support_types(runs: pd.DataFrame, cells, horizon, labels: dict | None =
     y0 = np.arange(len(SUPPORT_TYPES))[::-1].astype(float)
     step = 0.7 / max(len(cells), 1)
     for i, cell in enumerate(cells):
+        if cell in empty:
+            continue
         t = table[table["cell"] == cell].set_index("support_type").loc[list(SUPPORT_TYPES)]
         y = y0 + 0.35 - step * (i + 0.5)
         colour = SERIES[i % len(SERIES)]
@@ -193,10 +205,12 @@ def plot_support_types(runs: pd.DataFrame, cells, horizon, labels: dict | None =
     ax_d.set_xlabel(wrap("median days to activation (Kaplan–Meier, 95% interval); ▷ median beyond the horizon"
                          + ("" if isinstance(horizon, dict) else f" ({longest:g} days)"), 48),
                     fontsize=LABEL)
-    handles = [Line2D([], [], color=SERIES[i % len(SERIES)], marker="o", ls="none", ms=5, label=wrap(labels[c], 50))
+    handles = [Line2D([], [], color="0.6" if c in empty else SERIES[i % len(SERIES)], marker="o", ls="none", ms=5,
+                      fillstyle="none" if c in empty else "full",
+                      label=wrap(labels[c] + (f" ({NOTHING_DRAWN})" if c in empty else ""), 50))
                for i, c in enumerate(cells)]
     sf.legend(handles=handles, loc="outside lower center", ncols=2 if len(cells) > 1 else 1, fontsize=SMALL, frameon=False)
-    title = "Activation by support type"
+    title = "Binding support activated, by support type"
     if common:
         title += "\n" + common
     wrapped_title(sf, title, fig.get_figwidth())

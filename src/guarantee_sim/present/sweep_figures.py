@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from guarantee_sim.present.plots import lever_columns, short_labels, values_of, varying
-from guarantee_sim.present.narrative import FUNNEL_ORDER, STAGE_LABELS
+from guarantee_sim.present.narrative import (FUNNEL_ORDER, NOTHING_BINDING, POOLED_MEASURE, STAGE_LABELS,
+                                            nothing_binding)
 from guarantee_sim.present.style import (LABEL, NO_NUMBER, SERIES, SMALL, STAGE_COLOURS, TICK, grid_shape, new_figure, pct,
                                          pretty, wrap, wrapped_title)
 
@@ -30,14 +31,6 @@ def p_label(horizon: float | None) -> str:
     within = f"{horizon:g} days" if horizon else "the horizon"
     return f"P(pooled binding support activates within {within})"
 
-
-POOLED = "Pooled binding support activated (the secondary measure)"
-NOTHING_BINDING = "nothing binding"  # a design that binds nothing: its pooled measure is not a failure
-
-
-def nothing_binding(row) -> bool:
-    """Does the cell's design bind nothing (its pooled measure has nothing to activate)?"""
-    return str(row.get("nothing_binding", "")).lower() == "true"
 
 
 def _facets(table: pd.DataFrame, levers: list[str], order: dict | None) -> list[tuple[str, pd.DataFrame]]:
@@ -131,7 +124,7 @@ def plot_heatmap(summary: pd.DataFrame, row: str, col: str, facet: list[str] | N
     cb.set_label(wrap(p_label(horizon), 34), fontsize=LABEL)
     cb.ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     cb.ax.tick_params(labelsize=TICK)
-    wrapped_title(sf, f"{POOLED} by {row} and {col}\n"
+    wrapped_title(sf, f"{POOLED_MEASURE} by {row} and {col}\n"
                f"each cell: the estimate (bold) and its 95% Wilson interval, in %; grey: {NOTHING_BINDING} "
                "by construction, so nothing to activate", width)
     return fig
@@ -205,7 +198,7 @@ def plot_bars(summary: pd.DataFrame, lever: str, hue: str | None = None, facet: 
         sf.legend(handles=handles, title=hue, loc="outside lower center", ncols=min(len(hs), 6), fontsize=TICK,
                   title_fontsize=TICK, frameon=False)
     what = "scenario" if lever == "_cell" else lever
-    wrapped_title(sf, f"{POOLED} by {what}" + (f" and {hue}" if hue else "")
+    wrapped_title(sf, f"{POOLED_MEASURE} by {what}" + (f" and {hue}" if hue else "")
            + f" (whiskers: 95% Wilson interval; no bar: {NOTHING_BINDING})", width)
     return fig
 

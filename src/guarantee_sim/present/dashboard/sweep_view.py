@@ -25,7 +25,13 @@ import pandas as pd
 from guarantee_sim.analysis.stats import MEASURE_WORDS, table_horizon
 from guarantee_sim.errors import ConfigError
 from guarantee_sim.model.outcomes import STAGES, Stage
-from guarantee_sim.present.narrative import STAGE_LABELS, STAGE_MEANING, story, why
+from guarantee_sim.present.narrative import (
+    STAGE_LABELS,
+    STAGE_MEANING,
+    nothing_binding,
+    story,
+    why,
+)
 from guarantee_sim.present.plots import values_of
 from guarantee_sim.present.report.figures import narrated_run
 from guarantee_sim.present.report.load import Results, load, read_source
@@ -75,7 +81,7 @@ def estimate(row, measure: Measure) -> Estimate:
     """A sweep summary row's value of ``measure``, with the reason when the number means nothing."""
     value, low, high = (float(row[c]) for c in (measure.column, measure.low, measure.high))
     note = ""
-    if measure.column == "activation_probability" and str(row.get("nothing_binding", "")).lower() == "true":
+    if measure.column == "activation_probability" and nothing_binding(row):
         note = "nothing binding, by construction"
     elif math.isnan(value):
         note = "no attack to answer" if measure.column == "support_in_time_given_attack" else "no runs"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from guarantee_sim.errors import ConfigError
+from guarantee_sim.present.narrative import nothing_binding
 from guarantee_sim.present.report.load import Results
 from guarantee_sim.present.report.plan import Plan, shares_seeds
 from guarantee_sim.present.report.stamps import stamp_for
@@ -138,10 +139,12 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                         + (" Panels: the other levers." if varying(res.summary, exclude=[p.bars, p.hue]) else "")))
     labels, common = cell_labels(res, p.scenarios)
     pair = p.pairs[0] if p.pairs else None
-    fig = survival_figures.plot_km(res.runs, p.scenarios, hk, pair=pair, order=res.order, stamp=stamp)
-    figs.append(ReportFigure("km", "km", fig, "Days to activation (Kaplan–Meier)",
-                        "The share of runs with pooled binding support activated by each day; runs without activation are "
-                        "censored at the horizon; bands: pointwise 95% (log-log)."
+    empty = frozenset(r["cell"] for _, r in res.summary.iterrows() if nothing_binding(r))
+    fig = survival_figures.plot_km(res.runs, p.scenarios, hk, pair=pair, order=res.order, stamp=stamp, empty=empty)
+    figs.append(ReportFigure("km", "km", fig, "Days to pooled activation (Kaplan–Meier)",
+                        "The share of runs with pooled binding support activated by each day (the secondary measure); runs "
+                        "without activation are censored at the horizon; bands: pointwise 95% (log-log). A design that "
+                        "binds nothing has no curve."
                         + (" Log-rank p-value in the corner for the first pair; the scenarios share run seeds, so the "
                            "test (which assumes independent samples) is a guide, and the paired bootstrap below is "
                            "the comparison to read." if pair else "")))
@@ -150,10 +153,11 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                         "Each run counted once, at the furthest stage the chain reached: activated; pending at the "
                         "horizon; not approved (too few states approved and delivered); below the trigger (attributed "
                         "findings, but the rule never fired); unattributed; undetected; no breach."))
-    fig = survival_figures.plot_support_types(res.runs, p.scenarios, hk, order=res.order, stamp=stamp)
-    figs.append(ReportFigure("support_types", "support_types", fig, "Activation by support type",
-                        "Per support type: the share of runs in which it activated (95% Wilson interval) and the "
-                        "Kaplan–Meier median days to its activation (95% interval; ▷: the median lies beyond the horizon)."))
+    fig = survival_figures.plot_support_types(res.runs, p.scenarios, hk, order=res.order, stamp=stamp, empty=empty)
+    figs.append(ReportFigure("support_types", "support_types", fig, "Binding support activated, by support type",
+                        "Per support type: the share of runs in which its binding support activated (95% Wilson interval) "
+                        "and the Kaplan–Meier median days to it (95% interval; ▷: the median lies beyond the horizon). "
+                        "A design that binds nothing has nothing to activate: it is not drawn."))
     st = survival_figures.support_type_table(res.runs, p.scenarios, hk)
     tables["support_types"] = st
     if p.pairs:
