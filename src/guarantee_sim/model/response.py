@@ -76,15 +76,18 @@ class CoalitionResponse:
         """Military support delivered, binding or not, in EUR bn a year."""
         return self.delivering_capacity["military"] * self.spec.military_unit
 
-    def follows(self, stype: str, own: float) -> bool:
-        """Does a state whose own political term is ``own`` (standard normal) follow through on
-        ``stype``? A one-factor model: the state's term and the coalition's common political factor
-        for this support type (drawn once a run) add up with weights sqrt(1 - rho) and sqrt(rho), so
-        the marginal probability is the design's follow-through whatever the correlation rho."""
+    def follows(self, stype: str, own):
+        """Does a state whose own political term is ``own`` (standard normal; one or an array) follow
+        through on ``stype``? A one-factor model: the state's term and the coalition's common political
+        factor for this support type (drawn once a run) add up with weights sqrt(1 - rho) and sqrt(rho),
+        so the marginal probability is the design's follow-through whatever the correlation rho."""
+        return self._follows(own, TYPE_INDEX[stype])
+
+    def _follows(self, own, k=slice(None)):
+        """``follows`` for support type ``k``, or for a whole state x type array of terms."""
         if self.shock is None:
             self._draw_common_factor()
-        weight, common, cut = self._terms[stype]
-        return weight * own + common < cut
+        return self._weight * own + self._common[k] < self._cut[k]
 
     def _draw_common_factor(self) -> None:
         """The common factor, drawn at the first decision (its own stream: when does not matter),
@@ -92,12 +95,10 @@ class CoalitionResponse:
         rho = self.spec.follow_through_correlation
         u_common = self.model.streams.uniforms("political", len(SUPPORT_TYPES))
         self.shock = {t: float(special.ndtri(u_common(0, k))) for k, t in enumerate(SUPPORT_TYPES)}
-        self._terms = {t: (math.sqrt(1.0 - rho), math.sqrt(rho) * self.shock[t],
-                           float(special.ndtri(self.spec.support[t].follow_through)) if t in self.spec.support else math.nan)
-                       for t in SUPPORT_TYPES}
         self._weight = math.sqrt(1.0 - rho)
-        self._common = np.array([self._terms[t][1] for t in SUPPORT_TYPES])
-        self._cut = np.array([self._terms[t][2] for t in SUPPORT_TYPES])
+        self._common = np.array([math.sqrt(rho) * self.shock[t] for t in SUPPORT_TYPES])
+        self._cut = np.array([float(special.ndtri(self.spec.support[t].follow_through)) if t in self.spec.support
+                              else math.nan for t in SUPPORT_TYPES])
 
     def fresh_terms(self, round_: int) -> np.ndarray:
         """Every state's fresh political term per support type in review round ``round_`` (standard
@@ -119,12 +120,9 @@ class CoalitionResponse:
             self.decided_types.append(t)
             asked = [st for st in self.coalition if st.asked(t)]
             if asked:
-                if self.shock is None:
-                    self._draw_common_factor()
                 k, rows = TYPE_INDEX[t], [st.index for st in asked]
-                terms = self.fresh_terms(0)[rows, k]
-                self.latent[rows, k] = terms
-                for state, willing in zip(asked, (self._weight * terms + self._common[k] < self._cut[k]).tolist()):
+                terms = self.latent[rows, k] = self.fresh_terms(0)[rows, k]
+                for state, willing in zip(asked, self.follows(t, terms).tolist()):
                     state.settle(t, willing)
             for state in self.coalition:
                 self._after_decision(day, state, t)
@@ -185,7 +183,7 @@ class CoalitionResponse:
             w = self.spec.reconsider_weight
             self.latent[asked] = math.sqrt(1.0 - w) * self.latent[asked] + math.sqrt(w) * self.fresh_terms(self.rounds)[asked]
             self.round[asked] = self.rounds
-            willing = asked & (self._weight * self.latent + self._common < self._cut)
+            willing = asked & self._follows(self.latent)
             self.declined = asked & ~willing
             again = self.declined & self._refused if not m.recording else self.declined
             for i, k in zip(*np.nonzero(again)):  # declined again: now for want of follow-through

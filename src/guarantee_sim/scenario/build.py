@@ -151,7 +151,6 @@ class Scenario:
         return tuple({t: (not p.is_us or self.us_role == "binding") and self.support[t].binding
                       for t in SUPPORT_TYPES} for p in self.states)
 
-
     @cached_property
     def memo(self) -> dict:
         """What a run's components work out from the scenario alone (the violator's reading of the
