@@ -163,6 +163,21 @@ def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tm
     assert tables.read_cell_rows(other, accepted).equals(edited)
 
 
+def test_the_rows_kept_for_the_sweep_tables_stay_within_their_budget(tmp_path, monkeypatch):
+    """A sweep of many big cells would hold them all until its tables are made: past
+    ``REMEMBERED_ROWS`` a cell's rows are not kept but read back, the same rows."""
+    monkeypatch.setattr(tables, "REMEMBERED_ROWS", 45)
+    monkeypatch.setattr(tables, "_WRITTEN", {})
+    monkeypatch.setattr(tables, "_kept", [0])
+    first, _, _ = cell(tmp_path, batch=30)
+    second, _, _ = cell(tmp_path, batch=30, name="other")  # 30 + 30 > 45: not kept
+    assert tables._kept == [30] and list(tables._WRITTEN) == [str(tmp_path / "cell" / "runs.parquet")]
+    accepted = {store.stored_identity(tmp_path / "cell")[1].fingerprint}
+    assert tables.read_cell_rows(tmp_path / "cell" / "runs.parquet", accepted) is first and tables._kept == [0]
+    again = tables.read_cell_rows(tmp_path / "other" / "runs.parquet", accepted)
+    assert again is not second and again.equals(second)
+
+
 def test_a_cell_too_big_to_hold_streams_its_batches_into_the_same_rows_and_summary(whole, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "IN_MEMORY_ROWS", 15)  # the 30-run cell of three batches is "big"
     df, _, line = cell(tmp_path)

@@ -132,6 +132,8 @@ def read_checked(path: Path, accepted: set[str], first: int = 0, seeds: list[int
 
 
 _WRITTEN: dict[str, tuple[tuple[int, int, int], str, pd.DataFrame]] = {}  # runs.parquet -> (file signature, fingerprint, rows)
+REMEMBERED_ROWS = 1_000_000  # at most this many rows kept for the sweep's tables (a few hundred MB); the rest are read back
+_kept = [0]  # rows in _WRITTEN
 
 
 def _signature(path: Path) -> tuple[int, int, int]:
@@ -142,14 +144,26 @@ def _signature(path: Path) -> tuple[int, int, int]:
 def remember(path: Path, fingerprint: str, df: pd.DataFrame) -> None:
     """Keep the rows of a ``runs.parquet`` the main process has just written (a sweep's basic
     launcher runs its cells there), for the sweep's tables to take without reading them back."""
-    if mp.parent_process() is None and len(df) <= 200_000:
+    if mp.parent_process() is not None:  # a worker's memory goes with it
+        return
+    _forget(str(path))
+    if _kept[0] + len(df) <= REMEMBERED_ROWS:
         _WRITTEN[str(path)] = (_signature(path), fingerprint, df)
+        _kept[0] += len(df)
+
+
+def _forget(path: str):
+    """Drop what ``remember`` kept of ``path``; return it (or None)."""
+    known = _WRITTEN.pop(path, None)
+    if known is not None:
+        _kept[0] -= len(known[2])
+    return known
 
 
 def read_cell_rows(path: Path, accepted: set[str]) -> pd.DataFrame:
     """``read_checked`` for a cell's ``runs.parquet``; one this process wrote and nobody has replaced
     or changed since (the same inode, modification time and size) is not read back."""
-    known = _WRITTEN.pop(str(path), None)
+    known = _forget(str(path))
     if known is not None and known[1] in accepted:
         try:
             if _signature(path) == known[0]:
