@@ -150,6 +150,21 @@ def test_a_cell_of_one_batch_stores_no_batch_and_its_rows_are_those_of_a_batched
         pd.read_parquet(whole / "cell" / "runs.parquet"))
 
 
+def test_a_cells_summary_csv_is_the_text_pandas_writes(whole):
+    """summary.csv is written by the csv module: the text ``summary_rows(...).to_csv`` gives, NaN
+    (no attack, no activation) as an empty field, every digit of each float."""
+    from guarantee_sim.analysis.stats import summary_csv, summary_rows
+
+    summary = json.loads((whole / "cell" / "summary.json").read_text())
+    summary = store._nan(summary)
+    assert (whole / "cell" / "summary.csv").read_text() == summary_rows(summary).to_csv(index=False)
+    odd = {**summary, "attack_probability": {"estimate": 1e-05, "low": 0.1 + 0.2, "high": 1.0},
+           "funnel": {k: 1 / 3 for k in summary["funnel"]}}
+    odd["support_in_time_given_attack"] = {"estimate": float("nan"), "low": float("nan"), "high": float("nan")}
+    assert summary_csv(odd) == summary_rows(odd).to_csv(index=False)
+    assert summary_csv(odd) != summary_csv(summary)  # not vacuous
+
+
 def test_the_sweep_tables_take_a_cell_just_written_but_read_one_changed_since(tmp_path):
     df, _, _ = cell(tmp_path, batch=30)
     path, accepted = tmp_path / "cell" / "runs.parquet", {store.stored_identity(tmp_path / "cell")[1].fingerprint}

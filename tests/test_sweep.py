@@ -353,3 +353,22 @@ def test_the_jobs_shares_deal_out_every_cell_once_and_mix_the_values_of_a_lever(
     for share in (share_of(140, 0, 2), share_of(140, 1, 2)):
         counts = [sum(i % 4 == v for i in share) for v in range(4)]
         assert min(counts) >= 12, counts  # every other cell would give [35, 0, 35, 0]
+
+
+def test_the_cells_take_the_configs_and_scenarios_the_pre_launch_check_built(monkeypatch):
+    """The check composes and builds every job; the cells a process runs after it (the basic
+    launcher's) take them: each is the config Hydra composes for that job and its scenario."""
+    from guarantee_sim.runs import cli
+    from guarantee_sim.scenario.compose import base_config
+
+    cli.check_command_line(["-m", "commission.attribution_probability=0.3,0.5,0.7", "runs=5"])
+    assert len(cli._CHECKED) == 3
+    for job, (cfg, scenario) in cli._CHECKED.items():
+        assert cfg == base_config(job)
+        assert scenario.attribution_probability == cfg["commission"]["attribution_probability"]
+    assert len({c["commission"]["attribution_probability"] for c, _ in cli._CHECKED.values()}) == 3  # not vacuous
+    monkeypatch.setattr(cli, "CHECKED_KEPT", 2)  # a longer sweep keeps none: its cells compose their own
+    cli.check_command_line(["-m", "commission.attribution_probability=0.3,0.5,0.7", "runs=5"])
+    assert cli._CHECKED == {}
+    cli.check_command_line(["runs=5"])  # a single run keeps nothing either
+    assert cli._CHECKED == {}

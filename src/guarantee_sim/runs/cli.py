@@ -185,15 +185,25 @@ def check_command_line(argv: list[str]) -> Command:
     except Exception as exc:
         raise explain(exc, [o for o in argv if not o.startswith("-")]) from None
     _check_jobs(command)
-    covering = [tuple(overrides + command.searchpath) for overrides in covering_jobs(command.jobs)]
-    for overrides in covering:
+    jobs = covering_jobs(command.jobs)
+    covering = [tuple(overrides + command.searchpath) for overrides in jobs]
+    _CHECKED.clear()
+    for job, overrides in zip(jobs, covering):
         same = presets(overrides) == presets(covering[0])
         cfg = job_config(covering[0], overrides) if same else base_config(overrides)
         _check_empty_mappings(list(overrides), cfg)
-        build_scenario(cfg)
+        scenario = build_scenario(cfg)
         parse_executor(cfg["executor"])
         command.configs.append(cfg)
+        if command.multirun and len(covering) <= CHECKED_KEPT:
+            _CHECKED[tuple(job)] = (cfg, scenario)
     return command
+
+
+CHECKED_KEPT = 256
+# The sweep jobs the pre-launch check composed and built (at most CHECKED_KEPT): the cells a
+# process runs after the check (the basic launcher's) take them instead of doing it again.
+_CHECKED: dict[tuple[str, ...], tuple[dict, object]] = {}
 
 
 def sweep_folder(argv: list[str]) -> str:
@@ -210,13 +220,38 @@ def sweep_folder(argv: list[str]) -> str:
     return f"results/sweeps/{name}-{digest}"
 
 
+_YAML_ENTRIES: dict[str, str] = {}  # a top-level entry's JSON -> its YAML text
+_YAML_KEPT = 1024  # entries remembered: a long sweep whose every cell differs does not grow the process
+
+
 def resolved_yaml(config: dict) -> str:
     """The resolved config as YAML: ``OmegaConf.to_yaml(cfg, resolve=True)``'s text, written by
-    libyaml when PyYAML has it (a test holds the two equal)."""
+    libyaml when PyYAML has it (a test holds the two equal).
+
+    A block mapping's text is its top-level entries' texts one after another, so each entry is
+    written once per process: the cells of a sweep differ in a few entries, and writing a whole
+    config costs a small cell about as much as its runs."""
+    import json
+
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(config, Dumper=dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
+    def dump(data):
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump(data, Dumper=dumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
+
+    parts = []
+    for key, value in config.items():
+        try:
+            ident = json.dumps([key, value])  # tells 1 from 1.0 and True, as YAML does
+        except (TypeError, ValueError):
+            return dump(config)
+        text = _YAML_ENTRIES.get(ident)
+        if text is None:
+            if len(_YAML_ENTRIES) >= _YAML_KEPT:
+                _YAML_ENTRIES.clear()
+            text = _YAML_ENTRIES[ident] = dump({key: value})
+        parts.append(text)
+    return "".join(parts) if parts else dump(config)
 
 
 def plan_of(cfg):
@@ -247,13 +282,17 @@ def _app(cfg: DictConfig) -> None:
     task = list(hc.overrides.task)
     replace_delays(cfg, task)
     sweep = hc.mode == RunMode.MULTIRUN
+    _CHECKED.pop(tuple(task), None)  # composed by Hydra, as the check did
     _run_cell(OmegaConf.to_container(cfg, resolve=True), out, task, sweep)
     if sweep:
         for overrides in _other_cells(hc, out.parent, task):
             from guarantee_sim.runs.sweep import cell_name
             from guarantee_sim.scenario.compose import job_config
 
-            _run_cell(job_config(task, overrides), out.parent / cell_name(overrides), overrides, sweep)
+            config, scenario = _CHECKED.pop(tuple(overrides), (None, None))
+            if config is None:
+                config = job_config(task, overrides)
+            _run_cell(config, out.parent / cell_name(overrides), overrides, sweep, scenario)
 
 
 def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
@@ -275,14 +314,15 @@ def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
     return mine[1:]
 
 
-def _run_cell(config: dict, out: Path, task: list[str], sweep: bool) -> None:
-    """Compute (or finish, or skip) one cell into ``out`` and report it."""
+def _run_cell(config: dict, out: Path, task: list[str], sweep: bool, scenario=None) -> None:
+    """Compute (or finish, or skip) one cell into ``out`` and report it (``scenario``: ``config``'s, when built already)."""
     from guarantee_sim.analysis.stats import format_summary
     from guarantee_sim.runs.store import StoreRefused, run_cell
     from guarantee_sim.runs.sweep import lever_overrides
     from guarantee_sim.scenario.build import build_scenario
 
-    scenario = build_scenario(config)
+    if scenario is None:
+        scenario = build_scenario(config)
     levers = lever_overrides(task)
     label = out.name if sweep else "run"
     plan = plan_of(config)

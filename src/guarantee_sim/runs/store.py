@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from guarantee_sim.analysis.stats import SUMMARY_COLUMNS, measure_counts, summarize, summary_rows, wilson
+from guarantee_sim.analysis.stats import SUMMARY_COLUMNS, measure_counts, summarize, summary_csv, wilson
 from guarantee_sim.errors import ConfigError, say
 from guarantee_sim.runs.executors import parse as parse_executor
 from guarantee_sim.runs.provenance import (
@@ -387,7 +387,7 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
     runs = parquet_writer(df, meta) if keep else stacked_parquet_writer(paths, meta)
     write_all([  # summary.json last: it marks the cell complete
         (cell_dir / "runs.parquet", runs),
-        (cell_dir / "summary.csv", lambda p: summary_rows(summary).to_csv(p, index=False)),
+        (cell_dir / "summary.csv", lambda p: Path(p).write_text(summary_csv(summary))),
         (cell_dir / "config.yaml", lambda p: Path(p).write_text(config_yaml)),
         (cell_dir / "provenance.json", json_writer(record(plan.seed, started, n, {"cell": label, "levers": levers}))),
         (cell_dir / "summary.json", json_writer(summary)),
