@@ -205,6 +205,7 @@ def test_funnel_segments_are_the_summary_shares(sweep):
         assert widths[i] == pytest.approx(summary[f"funnel_{stage}"].to_numpy())
     assert widths.sum(axis=0) == pytest.approx(1.0)
     assert {t.get_text() for t in legend_of(fig).get_texts()} == set(narrative.STAGE_LABELS.values())
+    assert "The funnel of pooled binding support activated (the secondary measure)" in texts_with(fig, "funnel")
     readable(fig)
 
 

@@ -432,7 +432,7 @@ def test_the_median_figure_shows_where_the_median_is_reached_when_it_has_no_indi
     why = "only where at least half of a point's runs activate: at 1% of the points (2 of 288)"
     assert why in format_study(res)
     markdown = result_markdown(study_result(res, {"median_days_to_activation": "sobol_median_days_to_activation.png"}))
-    section = markdown.split("### median days to activation", 1)[1].split("###", 1)[0]
+    section = markdown.split("### median days to pooled activation", 1)[1].split("###", 1)[0]
     assert why in section and "](sobol_median_days_to_activation.png)" in section
     # without the points the figure still says why it has no indices
     fig = plot_sobol_indices(res.indices, "median_days_to_activation", res.meta)

@@ -12,7 +12,8 @@ class Stage(enum.Enum):
 
     activated: binding support activated within the horizon.
     pending_at_horizon: the trigger fired and decisions were still under way at the horizon.
-    not_approved: the trigger fired but too few states approved and delivered.
+    not_approved: the trigger fired, no decision was pending, and the states delivering held less
+        than the activation share of all binding capacity (shown as "short of the activation share").
     below_trigger: attributed findings, but the trigger rule never fired.
     unattributed: incidents reached the commission but none was attributed.
     undetected: real breaches, none reported to the commission.

@@ -15,12 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from guarantee_sim.analysis.sensitivity.evaluate import OUTCOMES, outcome_label
 from guarantee_sim.analysis.sensitivity.text import median_missing, wide_interval
 
-OUTCOME_TITLES = {
-    "activation_probability": "P(binding support activates within the horizon)",
-    "median_days_to_activation": "Median days to activation (the horizon where not reached)",
-}
 ST_COLOUR = "#1f4e79"
 S1_COLOUR = "#e07b00"
 WARNING_COLOUR = "#b2182b"
@@ -45,7 +42,8 @@ def plot_sobol_indices(indices: pd.DataFrame, outcome: str, meta: dict | None = 
     k = len(t)
     empty = bool(t["ST"].isna().all())
     label = ((meta or {}).get("outcomes") or {}).get(outcome, {}).get("label")
-    title = (label[0].upper() + label[1:]) if label else OUTCOME_TITLES.get(outcome, outcome)
+    label = label or (outcome_label(outcome) if outcome in OUTCOMES else outcome)
+    title = label[0].upper() + label[1:]
     if empty and outcome == "median_days_to_activation" and sample is not None and meta:
         return plot_median_reached(sample, indices, meta, title)
     fig = Figure(figsize=(8.0, 2.0 if empty else 1.6 + 0.38 * max(k, 1)), layout="constrained")

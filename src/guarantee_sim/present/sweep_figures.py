@@ -247,7 +247,7 @@ def plot_funnel(summary: pd.DataFrame, cells=None, labels: dict | None = None, o
     ax.set_xlabel("share of runs, by the furthest stage the chain reached", fontsize=LABEL)
     ax.tick_params(axis="x", labelsize=TICK)
     sf.legend(loc="outside lower center", ncols=4, fontsize=SMALL, frameon=False)
-    title = "The funnel: where activation failed (the furthest stage each run reached)"
+    title = f"The funnel of {POOLED_MEASURE[0].lower()}{POOLED_MEASURE[1:]}: where it failed (the furthest stage each run reached)"
     if common:
         title += "\n" + common
     wrapped_title(sf, title, fig.get_figwidth())

@@ -11,9 +11,14 @@ import pandas as pd
 
 from guarantee_sim.analysis.sensitivity.levers import Lever, set_levers
 
-OUTCOMES = {
-    "activation_probability": ("P(binding support activates within the horizon)", "share of runs"),
-    "median_days_to_activation": ("median days to activation (Kaplan-Meier; the horizon where not reached)", "days"),
+OUTCOMES = {  # the pooled measure (the secondary one; per support type with ``support_type``)
+    "activation_probability": ("P(pooled binding support activates within the horizon; the secondary measure)",
+                               "share of runs"),
+    "median_days_to_activation": ("median days to pooled activation (Kaplan-Meier; the horizon where not reached)", "days"),
+}
+_OF_TYPE = {  # the same measures for one support type's binding support
+    "activation_probability": "P(binding {} support activates within the horizon)",
+    "median_days_to_activation": "median days to {} activation (Kaplan-Meier; the horizon where not reached)",
 }
 
 
@@ -129,6 +134,4 @@ def evaluate(evaluator: Evaluator, values: np.ndarray, blocks: np.ndarray, worke
 
 
 def outcome_label(outcome: str, support_type: str | None = None) -> str:
-    label = OUTCOMES[outcome][0]
-    return label if support_type is None else label.replace("binding support", f"binding {support_type} support").replace(
-        "days to activation", f"days to {support_type} activation")
+    return OUTCOMES[outcome][0] if support_type is None else _OF_TYPE[outcome].format(support_type)

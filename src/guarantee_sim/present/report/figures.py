@@ -149,9 +149,11 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                            "test (which assumes independent samples) is a guide, and the paired bootstrap below is "
                            "the comparison to read." if pair else "")))
     fig = sweep_figures.plot_funnel(res.summary, p.funnel, order=res.order, stamp=stamp)
-    figs.append(ReportFigure("funnel", "funnel", fig, "Where activation failed",
+    figs.append(ReportFigure("funnel", "funnel", fig, "Where pooled activation failed (the secondary measure)",
                         "Each run counted once, at the furthest stage the chain reached: activated; pending at the "
-                        "horizon; not approved (too few states approved and delivered); below the trigger (attributed "
+                        "horizon; short of the activation share (the trigger fired and nothing was pending, but the states "
+                        "delivering held less than the activation share of all binding capacity: some declined or were "
+                        "refused, or a graduated trigger's tier asked for some support types only); below the trigger (attributed "
                         "findings, but the rule never fired); unattributed; undetected; no breach."))
     fig = survival_figures.plot_support_types(res.runs, p.scenarios, hk, order=res.order, stamp=stamp, empty=empty)
     figs.append(ReportFigure("support_types", "support_types", fig, "Binding support activated, by support type",
