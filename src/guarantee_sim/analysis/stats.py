@@ -45,14 +45,30 @@ def km_median(days: pd.Series | np.ndarray, horizon: float, level: float = LEVEL
     falls to one half within the horizon (the median is then beyond the horizon).
     """
     days = np.asarray(days, dtype=float)
-    observed = days[~np.isnan(days)]
+    observed = np.sort(days[~np.isnan(days)])
     if len(observed) == 0:
         return math.nan, math.nan, math.nan
-    censored = np.full(int(np.isnan(days).sum()), float(horizon))
-    res = stats.ecdf(stats.CensoredData(uncensored=observed, right=censored))
+    censored = len(days) - len(observed)
+    if len(observed) <= KM_REMEMBERED:
+        return _km_median(tuple(observed.tolist()), censored, float(horizon), float(level))
+    return _km_median_of(observed, censored, float(horizon), float(level))
+
+
+KM_REMEMBERED = 1000  # a curve of at most this many activations is remembered: a cell's support types
+# often activate on the same days, and a sweep's cells ask for the same small curves again
+
+
+@functools.lru_cache(maxsize=1024)
+def _km_median(observed: tuple, censored: int, horizon: float, level: float) -> tuple[float, float, float]:
+    return _km_median_of(np.array(observed), censored, horizon, level)
+
+
+def _km_median_of(observed: np.ndarray, censored: int, horizon: float, level: float) -> tuple[float, float, float]:
+    days_n = len(observed) + censored
+    res = stats.ecdf(stats.CensoredData(uncensored=observed, right=np.full(censored, horizon)))
     t = res.sf.quantiles
     est = _first_below_half(t, res.sf.probabilities)
-    if len(np.unique(observed)) < 2 or len(days) < 3:
+    if len(np.unique(observed)) < 2 or days_n < 3:
         return est, math.nan, math.nan
     with warnings.catch_warnings():
         # log-log bands are undefined where the curve reaches 0 or 1; those points are NaN
