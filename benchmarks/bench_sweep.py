@@ -140,7 +140,7 @@ def small_cells(cells: int = 200, runs: int = 20, repeat: int = 3) -> None:
                 wall[k].append(time.perf_counter() - start)
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu[k].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    median = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    median = lambda xs: sorted(xs)[len(xs) // 2]
     ratio = median([a / b for a, b in zip(cpu[0], cpu[1])])
     wall_ratio = median([a / b for a, b in zip(wall[0], wall[1])])
     print(f"{cells} cells x {runs} runs against 1 cell x {cells * runs:,} runs, median of {repeat}: CPU "
