@@ -327,11 +327,11 @@ def _run_locked(scenario, cell_dir: Path, plan: CellPlan, ident: Identity, confi
         return df, summary, f"{label}: complete, skipped ({summary['runs']} runs)"
     for stale in ("summary.json", "runs.parquet"):  # an incomplete or damaged cell: its tables are made again
         (cell_dir / stale).unlink(missing_ok=True)
-    batches = cell_dir / "batches"
-    batches.mkdir(exist_ok=True)
-
     frames, paths, computed, resumed, seen = [], [], 0, 0, defaultdict(lambda: [0, 0])
     single = plan.cap <= plan.batch_size  # a cell of one batch resumes from nothing: its rows are its runs.parquet
+    batches = cell_dir / "batches"
+    if not single:
+        batches.mkdir(exist_ok=True)
     keep = plan.cap <= IN_MEMORY_ROWS  # else its batches are read back one at a time (or one column of all)
     executor = parse_executor(plan.executor)
     progress = Progress(label, plan.cap, bar)
