@@ -66,6 +66,10 @@ def test_the_stored_config_is_omegaconfs_resolved_yaml():
     for option in options:
         cfg = compose_config((option,))
         assert resolved_yaml(OmegaConf.to_container(cfg, resolve=True)) == OmegaConf.to_yaml(cfg, resolve=True), option
+    # entries are remembered by value: 1, 1.0, True and "1" each keep their own text
+    texts = [resolved_yaml({"horizon": v, "x": {1: v}}) for v in (1, 1.0, True, "1")]
+    assert texts == [OmegaConf.to_yaml(OmegaConf.create({"horizon": v, "x": {1: v}})) for v in (1, 1.0, True, "1")]
+    assert len(set(texts)) == 4
 
 
 def test_info_flags_need_no_earlier_composition(tmp_path):

@@ -220,7 +220,7 @@ def sweep_folder(argv: list[str]) -> str:
     return f"results/sweeps/{name}-{digest}"
 
 
-_YAML_ENTRIES: dict[str, str] = {}  # a top-level entry's JSON -> its YAML text
+_YAML_ENTRIES: dict[str, str] = {}  # a top-level entry's repr -> its YAML text
 _YAML_KEPT = 1024  # entries remembered: a long sweep whose every cell differs does not grow the process
 
 
@@ -231,8 +231,6 @@ def resolved_yaml(config: dict) -> str:
     A block mapping's text is its top-level entries' texts one after another, so each entry is
     written once per process: the cells of a sweep differ in a few entries, and writing a whole
     config costs a small cell about as much as its runs."""
-    import json
-
     import yaml
 
     def dump(data):
@@ -241,10 +239,7 @@ def resolved_yaml(config: dict) -> str:
 
     parts = []
     for key, value in config.items():
-        try:
-            ident = json.dumps([key, value])  # tells 1 from 1.0 and True, as YAML does
-        except (TypeError, ValueError):
-            return dump(config)
+        ident = repr((key, value))  # tells 1 from 1.0, True and "1", as YAML does
         text = _YAML_ENTRIES.get(ident)
         if text is None:
             if len(_YAML_ENTRIES) >= _YAML_KEPT:
