@@ -53,9 +53,8 @@ STAGE_MEANING = {
     Stage.UNDETECTED: "real breaches, none reported to the commission",
     Stage.UNATTRIBUTED: "incidents reached the commission but none was attributed",
     Stage.BELOW_TRIGGER: "attributed findings, but the trigger rule never fired",
-    Stage.NOT_APPROVED: ("the trigger fired and no decision was pending, but the states delivering held less than "
-                         "the activation share of all binding capacity (states declined, were refused or waited; "
-                         "a graduated trigger's lower tiers ask for some support types only)"),
+    Stage.NOT_APPROVED: ("the trigger fired and nothing was pending, but the states delivering held less than "
+                         "the activation share of all binding capacity"),
     Stage.PENDING_AT_HORIZON: "the trigger fired and decisions were still under way at the horizon",
     Stage.ACTIVATED: "pooled binding support activated within the horizon",
 }
