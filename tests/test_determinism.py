@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,6 +12,7 @@ from guarantee_sim.errors import ConfigError
 from guarantee_sim.model.breaches import BREACH_PATTERNS
 from guarantee_sim.model.engine import GuaranteeModel
 from guarantee_sim.model.response import CoalitionResponse
+from guarantee_sim.model.streams import RunStreams, stream_key
 from guarantee_sim.model.triggers import TRIGGER_RULES
 from guarantee_sim.runs.runner import run_replications, run_seeds
 from guarantee_sim.scenario.build import build_scenario
@@ -89,6 +91,29 @@ def test_same_seed_same_rows_and_different_seed_different_rows():
 def test_run_seeds_are_prefix_stable():
     assert run_seeds(9, 10)[:4] == run_seeds(9, 4)
     assert len(set(run_seeds(9, 1000))) == 1000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**63 - 1, 2**64, 2**128 - 1, 2**128, 918273645546372819])
+def test_a_runs_streams_are_numpys_seed_sequences_spawned_by_name(seed):
+    """The streams' seeds are worked out in one array pass per run (``model/streams.py``): the
+    numbers must be those of ``PCG64(SeedSequence(seed, spawn_key=(key,)))``, new keys included."""
+    keys = [stream_key(n) for n in ("u/detection", "war", "u/follow_through")] + [0, 1, 2**32 - 1, 12345 + seed % 97]
+    streams = RunStreams(seed)
+    for key in keys:
+        numpys = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key,))))
+        assert np.array_equal(streams.generator(key).random(5), numpys.random(5))
+    named = streams.uniforms("detection").span(0, 100)
+    assert np.array_equal(named, np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(seed, spawn_key=(stream_key("u/detection"),)))).random(100))
+
+
+def test_a_wrong_stream_seed_is_noticed():
+    """Companion: one bit of a worked-out seed changed gives other numbers."""
+    key = stream_key("u/detection")
+    streams = RunStreams(7)
+    good = streams.generator(key).random(5)
+    streams._states = streams._states ^ np.uint64(1)
+    assert not np.array_equal(streams.generator(key).random(5), good)
 
 
 def test_workers_and_chunk_size_do_not_change_rows():

@@ -14,40 +14,105 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
 
 
 def stream_key(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
+# numpy's SeedSequence (numpy/random/bit_generator.pyx) for the seed of one stream,
+# ``SeedSequence(seed, spawn_key=(stream_key(name),))``, worked out for all of a run's streams at
+# once: its pool is the run seed's own pool with the key mixed in, so each stream adds only its
+# key's terms. A stream then costs a ninth of a SeedSequence and a PCG64 built from it, with the
+# same numbers (tests/test_determinism.py holds them equal to numpy's).
+_M32 = 0xFFFFFFFF
+_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
+_MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_POOL = 4
+# the hash constant when the key is mixed in (a pool of 4 words has taken 4 + 12 hashes), and
+# generate_state's (xor, multiplier) for each of the 8 words of a PCG64 seed
+_KEY_HASH = _INIT_A * pow(_MULT_A, _POOL * _POOL, 1 << 32) & _M32
+_STATE_XOR = np.array([_INIT_B * pow(_MULT_B, j, 1 << 32) & _M32 for j in range(2 * _POOL)], np.uint64)
+_STATE_MULT = np.array([_INIT_B * pow(_MULT_B, j + 1, 1 << 32) & _M32 for j in range(2 * _POOL)], np.uint64)
+
+
+def _key_terms(key: int) -> list[int]:
+    """``MIX_MULT_R * hashmix(key)`` for each pool word: what a stream's key adds to the pool."""
+    hash_const, terms = _KEY_HASH, []
+    for _ in range(_POOL):
+        value = key ^ hash_const
+        hash_const = hash_const * _MULT_A & _M32
+        value = value * hash_const & _M32
+        terms.append(_MIX_R * (value ^ value >> 16) & _M32)
+    return terms
+
+
+class _KeyTable:
+    """The stream keys met so far in this process and their terms: a run works out the PCG64
+    seeds of all of them in one array pass, as most runs use most of them."""
+
+    def __init__(self):
+        self.row: dict[int, int] = {}
+        self.terms = np.zeros((0, _POOL), np.uint64)
+
+    def add(self, key: int) -> None:
+        self.row[key] = len(self.row)
+        self.terms = np.vstack([self.terms, np.array([_key_terms(key)], np.uint64)])
+
+    def states(self, pool: np.ndarray) -> np.ndarray:
+        """PCG64 seeds (4 uint64 words) of every known key, one row each, for a seed's pool."""
+        mask, shift = np.uint64(_M32), np.uint64(16)
+        mixed = (np.uint64(_MIX_L) * pool - self.terms) & mask
+        mixed ^= mixed >> shift
+        words = ((np.tile(mixed, 2) ^ _STATE_XOR) * _STATE_MULT) & mask
+        words ^= words >> shift
+        return words[:, 0::2] | (words[:, 1::2] << np.uint64(32))  # little-endian pairs, as numpy views them
+
+
+_KEYS = _KeyTable()
+
+
+class _StreamSeed(ISeedSequence):
+    """A seed sequence whose PCG64 seed is already worked out."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: np.ndarray):
+        self._state = state
+
+    def generate_state(self, n_words, dtype=np.uint32):
+        return self._state
+
+
 class IndexedUniforms:
     """Uniform numbers addressed by position, generated lazily in blocks."""
 
-    __slots__ = ("_gen", "_buf", "_list", "_seed", "_key", "width")
+    __slots__ = ("_buf", "_gen", "_key", "_streams", "width")
 
-    def __init__(self, seed: int, name: str, width: int = 1):
-        self._seed, self._key = seed, stream_key(name)
+    def __init__(self, streams: RunStreams, name: str, width: int = 1):
+        self._streams, self._key = streams, stream_key(name)
         self._gen = None  # created on first use: most runs never touch most streams
         self._buf = np.empty(0)
-        self._list: list[float] = []  # a prefix of the buffer as Python floats, for fast one-at-a-time reads
         self.width = width
 
     def __call__(self, i: int, k: int = 0) -> float:
         pos = i * self.width + k
-        if pos >= len(self._list):
+        if pos >= len(self._buf):
             self._extend(pos)
-            self._list += self._buf[len(self._list):].tolist()  # only streams read one at a time keep a list
-        return self._list[pos]
+        return self._buf.item(pos)
 
     def _extend(self, pos: int) -> None:
         """Draw up to ``pos`` (at least doubling)."""
         if pos < len(self._buf):
             return
         if self._gen is None:
-            ss = np.random.SeedSequence(self._seed, spawn_key=(self._key,))
-            self._gen = np.random.Generator(np.random.PCG64(ss))
-        more = self._gen.random(max(pos + 1 - len(self._buf), 64, len(self._buf)))
-        self._buf = np.concatenate([self._buf, more]) if len(self._buf) else more
+            self._gen = self._streams.generator(self._key)
+        n = len(self._buf)
+        buf = np.empty(n + max(pos + 1 - n, 64, n))
+        buf[:n] = self._buf
+        self._gen.random(out=buf[n:])
+        self._buf = buf
 
     def span(self, start: int, n: int) -> np.ndarray:
         """Positions ``start .. start + n - 1`` (for streams of width 1)."""
@@ -73,18 +138,29 @@ class RunStreams:
 
     def __init__(self, seed: int):
         self.seed = int(seed)
+        self._states: np.ndarray | None = None  # every known stream's PCG64 seed, at the first use
         self._uniforms: dict[str, IndexedUniforms] = {}
         self._gens: dict[str, np.random.Generator] = {}
 
     def uniforms(self, name: str, width: int = 1) -> IndexedUniforms:
         u = self._uniforms.get(name)
         if u is None:
-            u = self._uniforms[name] = IndexedUniforms(self.seed, "u/" + name, width)
+            u = self._uniforms[name] = IndexedUniforms(self, "u/" + name, width)
         return u
 
     def rng(self, name: str) -> np.random.Generator:
         g = self._gens.get(name)
         if g is None:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(stream_key(name),))
-            g = self._gens[name] = np.random.Generator(np.random.PCG64(ss))
+            g = self._gens[name] = self.generator(stream_key(name))
         return g
+
+    def generator(self, key: int) -> np.random.Generator:
+        """``Generator(PCG64(SeedSequence(seed, spawn_key=(key,))))``."""
+        if not 0 <= self.seed < 1 << 32 * _POOL:  # negative (numpy says why) or longer than the pool
+            return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(key,))))
+        if key not in _KEYS.row:
+            _KEYS.add(key)
+            self._states = None
+        if self._states is None:
+            self._states = _KEYS.states(np.random.SeedSequence(self.seed).pool.astype(np.uint64))
+        return np.random.Generator(np.random.PCG64(_StreamSeed(self._states[_KEYS.row[key]])))
