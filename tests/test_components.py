@@ -121,10 +121,14 @@ def test_graduated_tiers_cover_types_once():
 def test_stricter_decision_rules_attribute_less(votes, data):
     v = np.array(votes)
     lead = data.draw(st.integers(0, len(votes) - 1))
-    decide = {name: cls.decide(v, lead, 2 / 3) for name, cls in DECISION_RULES.items()}
+    rules = dict(DECISION_RULES.items())
+    decide = {name: cls.decide(v, lead, 2 / 3) for name, cls in rules.items()}
     assert decide["consensus"] == decide["unanimity"] == v.all()
     assert decide["consensus"] <= decide["qualified_majority"] <= decide["simple_majority"]
     assert decide["lead_nation"] == v[lead]
+    share = data.draw(st.sampled_from([0.0, 0.5, 0.6, 2 / 3, 0.75, 1.0]))
+    for cls in rules.values():  # one finding's decision is the same as in a batch of findings
+        assert cls.decide(v, lead, share) == bool(cls.decide_many(v[None, :], lead, share)[0])
 
 
 def test_binomial_quantile_is_scipys_binomial_ppf():

@@ -18,6 +18,7 @@ from guarantee_sim.model.events import Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
 TYPE_INDEX = {t: i for i, t in enumerate(SUPPORT_TYPES)}
+WIDTH = len(SUPPORT_TYPES)  # one entry per state and support type: state i's type k at ``i * WIDTH + k``
 
 
 RECONSIDERED = (Reason.NO_FOLLOW_THROUGH, Reason.APPROVAL_REFUSED, Reason.GAVE_UP)  # not a UN veto
@@ -34,15 +35,35 @@ class SupportStatus(enum.Enum):
     DECLINED = "declined"
 
 
-def joining_thresholds(scenario, streams) -> np.ndarray:
+# the members as plain names for the hot paths: an enum member's lookup on its class costs about
+# ten times a global's (Python 3.11)
+COMMITTED, DECIDING, APPROVED, DELIVERING, DECLINED = (
+    SupportStatus.COMMITTED, SupportStatus.DECIDING, SupportStatus.APPROVED, SupportStatus.DELIVERING,
+    SupportStatus.DECLINED)
+NO_FOLLOW_THROUGH = Reason.NO_FOLLOW_THROUGH
+
+
+def joining_thresholds(scenario, streams) -> list[float]:
     """Granovetter thresholds: fixed where the roster sets one, else normal, clipped to [0, 1]."""
     n = len(scenario.states)
     if not scenario.cascade:
-        return np.zeros(n)
+        return [0.0] * n
     u = streams.uniforms("threshold").span(0, n)
     drawn = np.clip(scenario.threshold_mean + scenario.threshold_sd * special.ndtri(u), 0.0, 1.0)
-    fixed = [p.threshold for p in scenario.states]
-    return np.array([d if f is None else f for d, f in zip(drawn, fixed)], dtype=float)
+    at, fixed = fixed_thresholds(scenario)
+    drawn[at] = fixed
+    return drawn.tolist()
+
+
+def fixed_thresholds(scenario) -> tuple[np.ndarray, np.ndarray]:
+    """The states whose threshold the roster fixes, and those thresholds (the same in every run of
+    the scenario, so worked out once)."""
+    found = scenario.memo.get("fixed_thresholds")
+    if found is None:
+        at = [i for i, p in enumerate(scenario.states) if p.threshold is not None]
+        found = scenario.memo["fixed_thresholds"] = (
+            np.array(at, np.intp), np.array([scenario.states[i].threshold for i in at], float))
+    return found
 
 
 def coalition_streams(streams) -> tuple:
@@ -82,7 +103,7 @@ class CoalitionState(mesa.Agent):
     def asked(self, stype: str) -> bool:
         """The coalition asks about ``stype``: False if the state declines outright (a UN veto);
         True if it has a commitment of ``stype`` to decide on."""
-        if self.status[stype] is not SupportStatus.COMMITTED:
+        if self.status[stype] is not COMMITTED:
             return False
         if stype == "diplomatic" and self.model.spec.unsc_referral:
             self._decline(stype, Reason.UNSC_VETO)
@@ -93,10 +114,11 @@ class CoalitionState(mesa.Agent):
         """The state's decision on ``stype`` (taken on its political term, ``CoalitionResponse``):
         willing, or declined for want of follow-through."""
         if willing:
-            self.status[stype] = SupportStatus.DECIDING
-            self._explain(stype, Reason.WILLING)
+            self.status[stype] = DECIDING
+            if self.model.recording:
+                self.reason[stype] = Reason.WILLING
         else:
-            self._decline(stype, Reason.NO_FOLLOW_THROUGH)
+            self._decline(stype, NO_FOLLOW_THROUGH)
 
     def waits_for_us(self) -> bool:
         """Does this state act only once the United States acts?"""
@@ -120,7 +142,8 @@ class CoalitionState(mesa.Agent):
         """(delay in days, approved?) under the state's procedure for ``stype``."""
         regime = self._regime[stype]
         k = TYPE_INDEX[stype]
-        row = self.index + int(self.model.response.round[self.index, k]) * len(self.model.coalition)
+        response = self.model.response
+        row = self.index + response.round.item(self.index * WIDTH + k) * len(response.coalition)
         delay = regime.delay.from_uniform(self._u_delay(row, k))
         return delay, self._u_pass(row, k) < regime.approval_probability
 
@@ -129,26 +152,30 @@ class CoalitionState(mesa.Agent):
         return delay.from_uniform(self._u_deliver(self.index, TYPE_INDEX[stype]))
 
     def _explain(self, stype: str, why: Reason) -> None:
+        """Keep why (recorded runs only; the hot paths check first, sparing the reason's lookup)."""
         if self.model.recording:
             self.reason[stype] = why
 
     def _decline(self, stype: str, why: Reason) -> None:
-        self.status[stype] = SupportStatus.DECLINED
+        self.status[stype] = DECLINED
         self.reason_code[stype] = why
-        self._explain(stype, why)
+        if self.model.recording:
+            self.reason[stype] = why
 
     def decline(self, stype: str, why: Reason) -> None:
         self._decline(stype, why)
 
     def approve(self, stype: str, day: float) -> None:
-        self.status[stype] = SupportStatus.APPROVED
+        self.status[stype] = APPROVED
         self.approved_day[stype] = day
-        self._explain(stype, Reason.APPROVED)
+        if self.model.recording:
+            self.reason[stype] = Reason.APPROVED
 
     def deliver(self, stype: str, day: float) -> None:
-        self.status[stype] = SupportStatus.DELIVERING
+        self.status[stype] = DELIVERING
         self.delivery_day[stype] = day
-        self._explain(stype, Reason.DELIVERING)
+        if self.model.recording:
+            self.reason[stype] = Reason.DELIVERING
 
     @property
     def acting(self) -> bool:

@@ -14,6 +14,7 @@ of columns.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -68,13 +69,24 @@ class Breach:
         """What the trigger rules weigh: the severity, scaled by the count for aggregated fire."""
         if self.count <= 1:
             return self.severity  # × (1 + log10 1) = × 1
-        return float(scaled_severity(np.array([self.severity]), np.array([self.count]))[0])
+        return _scaled_one(self.severity, self.count)
 
 
 KINDS = list(BreachKind)
+KIND_POSITION = {k.key: i for i, k in enumerate(KINDS)}  # a kind's position in ``KINDS``, by its key
 _SEVERITY = np.array([k.default_severity for k in KINDS])
 _DENIABILITY = np.array([k.default_deniability for k in KINDS])
+# daily fire's two incidents a day (artillery, then small arms): kind, severity and deniability by slot
+_FIRE_KIND = np.array([KIND_POSITION["artillery"], KIND_POSITION["small_arms"]], np.int64)
+_FIRE_SEVERITY, _FIRE_DENIABILITY = _SEVERITY[_FIRE_KIND], _DENIABILITY[_FIRE_KIND]
 OVERT_DENIABILITY = 0.5  # an armed attack less deniable than this is overt [E]
+
+
+@functools.lru_cache(maxsize=4096)
+def _scaled_one(severity: float, count: int) -> float:
+    """``scaled_severity`` of one incident (the same array operations), remembered: a war's findings
+    repeat a few hundred (severity, count) pairs across runs."""
+    return scaled_severity(np.array([severity]), np.array([count])).item(0)
 
 
 def scaled_severity(severity: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -117,7 +129,9 @@ class BreachPlan:
         """Single incidents at ``times``: of one kind, or of ``kind[i]`` (positions in ``KINDS``);
         the kind's default severity and deniability unless given (a number or one per incident)."""
         times = np.asarray(times, float)
-        k = np.full(len(times), KINDS.index(kind), np.int64) if isinstance(kind, BreachKind) else np.asarray(kind, np.int64)
+        if not len(times):  # most runs' rare kinds: no incident
+            return cls.empty()
+        k = np.full(len(times), KIND_POSITION[kind.key], np.int64) if isinstance(kind, BreachKind) else np.asarray(kind, np.int64)
         severity = _SEVERITY[k] if severity is None else np.broadcast_to(np.asarray(severity, float), times.shape).copy()
         deniability = _DENIABILITY[k] if deniability is None else np.broadcast_to(np.asarray(deniability, float), times.shape).copy()
         return cls(times, k, severity, deniability, np.ones(len(times), np.int64))
@@ -130,25 +144,29 @@ class BreachPlan:
     def daily_fire(cls, times: np.ndarray, counts: np.ndarray, explosions: np.ndarray, mutual: bool = True) -> "BreachPlan":
         """Aggregated fire: each day an artillery and a small-arms incident carrying their counts
         (``mutual``: both sides fire, as along the contact line in 2015-22; war fire is not)."""
-        art, small = BreachKind.ARTILLERY, BreachKind.SMALL_ARMS
         per_day = np.column_stack([explosions, counts - explosions]).ravel()
-        keep = per_day > 0
-        kind = np.tile([KINDS.index(art), KINDS.index(small)], len(times))[keep]
-        severity = np.array([art.default_severity, small.default_severity])
-        deniability = np.array([art.default_deniability, small.default_deniability])
-        slot = np.tile([0, 1], len(times))[keep]
-        return cls(np.repeat(np.asarray(times, float), 2)[keep], kind, severity[slot], deniability[slot],
-                   per_day[keep].astype(np.int64), np.full(int(keep.sum()), mutual))
+        at = np.flatnonzero(per_day > 0)  # day ``at // 2``, artillery where ``at`` is even
+        slot = at & 1
+        return cls(np.asarray(times, float)[at >> 1], _FIRE_KIND[slot], _FIRE_SEVERITY[slot], _FIRE_DENIABILITY[slot],
+                   per_day[at].astype(np.int64), np.full(len(at), mutual))
 
     @classmethod
     def concat(cls, *plans: "BreachPlan") -> "BreachPlan":
+        """The plans one after another (an empty plan adds nothing: a single non-empty one is returned as is)."""
+        nonempty = [p for p in plans if len(p)]
+        if len(nonempty) == 1:
+            return nonempty[0]
         return cls(*(np.concatenate([getattr(p, f) for p in plans]) for f in cls._FIELDS))
 
     _FIELDS = ("day", "kind", "severity", "deniability", "count", "mutual")
 
     def sorted(self) -> "BreachPlan":
-        """In time order (stable: same-day incidents keep their planned order)."""
-        order = np.argsort(self.day, kind="stable")
+        """In time order (stable: same-day incidents keep their planned order); a plan already in
+        order (most patterns plan in order) is returned as is."""
+        day = self.day
+        if len(day) < 2 or (day[1:] >= day[:-1]).all():
+            return self
+        order = np.argsort(day, kind="stable")
         return BreachPlan(*(getattr(self, f)[order] for f in self._FIELDS))
 
     def trigger_severity(self) -> np.ndarray:
@@ -215,12 +233,16 @@ class BreachPattern:
         """Adaptive patterns learn that binding support has activated."""
 
     # helpers for subclasses -------------------------------------------------------------
-    def _poisson_times(self, rate: float, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    def _poisson_times(self, rate: float, start: float = 0.0, end: float | None = None, in_order: bool = True) -> np.ndarray:
+        """A Poisson process's event times (``in_order=False``: as drawn, for a plan sorted as a whole)."""
         end = self.horizon if end is None else end
         if rate <= 0 or end <= start:
             return np.empty(0)
         n = self.rng.poisson(rate * (end - start))
-        return np.sort(self.rng.uniform(start, end, n))
+        if n == 0:  # no draw of the times (an empty draw reads nothing)
+            return np.empty(0)
+        times = self.rng.uniform(start, end, n)
+        return np.sort(times) if in_order and n > 1 else times
 
     def _incident(self, day: float, kind: BreachKind, severity=None, deniability=None, count: int = 1) -> Breach:
         return Breach(
@@ -231,6 +253,11 @@ class BreachPattern:
             count=int(count),
         )
 
+
+
+def _up_to(times: np.ndarray, last: float) -> int:
+    """How many of the increasing ``times`` fall on or before ``last``."""
+    return int(np.searchsorted(times, last, side="right"))
 
 
 def _check_kinds(mapping: dict, key: str) -> None:
@@ -301,12 +328,13 @@ class Sporadic(BreachPattern):
                 BreachKind.parse(k, "breach.params.escalation_kinds")
 
     def plan(self) -> BreachPlan:
+        """Each kind's incidents as drawn: sorting the plan (stable) orders them as sorting each kind's
+        first would (same-day incidents of one kind are alike)."""
         escalation = set(self.params.escalation_kinds)
-        return BreachPlan.concat(BreachPlan.empty(), *(
-            BreachPlan.at(self._poisson_times(rate * (self.hazard if name in escalation else 1.0)),
-                          BreachKind.parse(name, "breach.params.rates"))
-            for name, rate in self.params.rates.items()
-        ))
+        times = [self._poisson_times(rate * (self.hazard if name in escalation else 1.0), in_order=False)
+                 for name, rate in self.params.rates.items()]
+        kinds = [KIND_POSITION[name] for name in self.params.rates]  # names checked by Params
+        return BreachPlan.at(np.concatenate([np.empty(0), *times]), np.repeat(kinds, [len(t) for t in times]))
 
 
 @BREACH_PATTERNS.register("chronic")
@@ -338,8 +366,8 @@ class Chronic(BreachPattern):
         times = days + 0.5
         if len(times):
             times[0] = max(float(first), start) + 0.5
-        keep = times <= self.horizon
-        fire = BreachPlan.daily_fire(times[keep], counts[keep], explosions[keep])
+        kept = _up_to(times, self.horizon)
+        fire = BreachPlan.daily_fire(times[:kept], counts[:kept], explosions[:kept])
         rate_esc = p.escalation_rate * self.hazard
         incursions = BreachPlan.at(self._poisson_times(rate_esc / 2, start), BreachKind.GROUND_INCURSION)
         return BreachPlan.concat(fire, incursions, BreachPlan.at(self._poisson_times(rate_esc / 2, start), BreachKind.ARMED_ATTACK))
@@ -366,6 +394,7 @@ class Salami(BreachPattern):
         BreachKind.GROUND_INCURSION,
         BreachKind.ARMED_ATTACK,
     ]
+    _ladder_positions = np.array([KIND_POSITION[k.key] for k in _ladder])
 
     def plan(self) -> BreachPlan:
         p = self.params
@@ -376,7 +405,7 @@ class Salami(BreachPattern):
         step = p.step_days * pace / max(self.hazard, 1e-9)
         severity = np.minimum(p.start_severity + times / step, p.max_severity)
         rung = np.where(severity >= 1, np.minimum(severity.astype(np.int64) - 1, 4), 0)
-        return BreachPlan.at(times, np.array([KINDS.index(k) for k in self._ladder])[rung], severity=severity)
+        return BreachPlan.at(times, self._ladder_positions[rung], severity=severity)
 
 
 @BREACH_PATTERNS.register("hybrid")
@@ -396,7 +425,7 @@ class Hybrid(BreachPattern):
         p = self.params
         times = self._poisson_times(p.rate)
         is_hybrid = self.rng.random(len(times)) < p.hybrid_share
-        kind = np.where(is_hybrid, KINDS.index(BreachKind.HYBRID), KINDS.index(BreachKind.DRONE_MISSILE))
+        kind = np.where(is_hybrid, KIND_POSITION["hybrid"], KIND_POSITION["drone_missile"])
         return BreachPlan.at(times, kind, deniability=p.deniability)
 
 
@@ -434,12 +463,13 @@ class SurgeOffensive(BreachPattern):
         self.deterred = bool(u < p.offensive_probability) and not launches
         offensive_day = surge_start + surge_days
         days = np.arange(0, int(math.ceil(self.horizon)))
-        means = np.where((days >= surge_start) & (days < offensive_day), p.daily_violations * factor, p.daily_violations)
+        means = np.full(len(days), float(p.daily_violations))
+        means[max(math.ceil(surge_start), 0):max(math.ceil(offensive_day), 0)] = p.daily_violations * factor  # the surge's days
         counts = rng.poisson(means)
         explosions = rng.binomial(counts, 0.5)
         times = days + 0.5
-        keep = (times <= self.horizon) & ~(launches & (times > offensive_day))
-        fire = BreachPlan.daily_fire(times[keep], counts[keep], explosions[keep])
+        kept = _up_to(times, min(self.horizon, offensive_day) if launches else self.horizon)  # fire stops at the offensive
+        fire = BreachPlan.daily_fire(times[:kept], counts[:kept], explosions[:kept])
         if launches and offensive_day <= self.horizon:
             return BreachPlan.concat(fire, BreachPlan.at([offensive_day], BreachKind.ARMED_ATTACK))
         return fire

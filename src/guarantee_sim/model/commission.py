@@ -12,6 +12,7 @@ rule can only remove findings, never add them.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,14 @@ from guarantee_sim.model.monitoring import binomial_quantile
 from guarantee_sim.model.registry import Registry
 
 DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")
+
+
+@functools.lru_cache(maxsize=256)
+def binomial_sf(k: int, n: int, p: float) -> float:
+    """``P(Binomial(n, p) > k)``, remembered: the same few votes are asked about in every run."""
+    from scipy.stats import binom  # at first use: scipy.stats costs 0.4 s at import
+
+    return float(binom.sf(k, n, p))
 
 
 class DecisionRule:
@@ -71,11 +80,12 @@ class QualifiedMajority(DecisionRule):
         return np.count_nonzero(votes, axis=1) >= qualified_share * votes.shape[1] - 1e-9
 
     @classmethod
-    def pass_probability(cls, p_agree, members, qualified_share):
-        need = math.ceil(qualified_share * members - 1e-9)
-        from scipy.stats import binom  # at first use: scipy.stats costs 0.4 s at import
+    def decide(cls, votes, lead_index, qualified_share):  # one finding at a time (the event path)
+        return bool(np.count_nonzero(votes) >= qualified_share * len(votes) - 1e-9)
 
-        return float(binom.sf(need - 1, members, p_agree))
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        return binomial_sf(math.ceil(qualified_share * members - 1e-9) - 1, members, p_agree)
 
 
 @DECISION_RULES.register("simple_majority")
@@ -87,10 +97,12 @@ class SimpleMajority(DecisionRule):
         return np.count_nonzero(votes, axis=1) * 2 > votes.shape[1]
 
     @classmethod
-    def pass_probability(cls, p_agree, members, qualified_share):
-        from scipy.stats import binom
+    def decide(cls, votes, lead_index, qualified_share):
+        return bool(np.count_nonzero(votes) * 2 > len(votes))
 
-        return float(binom.sf(members // 2, members, p_agree))
+    @classmethod
+    def pass_probability(cls, p_agree, members, qualified_share):
+        return binomial_sf(members // 2, members, p_agree)
 
 
 @DECISION_RULES.register("lead_nation")
@@ -178,14 +190,15 @@ class SpecialCommission:
         reads its own stream positions, so one at a time or all at once give the same findings)."""
         count, mutual = np.asarray(count, np.int64), np.asarray(mutual, bool)
         n_ukraine = np.zeros(len(idx), np.int64)
-        if mutual.any() and self.s.ukraine_share > 0:
+        both = np.zeros(len(idx), bool)
+        if mutual.any() and self.s.ukraine_share > 0:  # (without mutual fire the streams are not read)
             m = np.flatnonzero(mutual)
             n_ukraine[m] = binomial_quantile(self._take(self._u_split, idx[m]), count[m],
                                              np.full(len(m), self.s.ukraine_share))
+            both[m] = (n_ukraine[m] > 0) & (self._take(self._u_both, idx[m]) * count[m] < n_ukraine[m])
         evidence, speed = self.evidence(np.asarray(severity, float), np.asarray(deniability, float), count, mutual,
                                         np.asarray(monitoring_evidence, bool), n_ukraine)
         days, conclusive, attributed = self._decide(False, idx, evidence)
-        both = mutual & (n_ukraine > 0) & (self._take(self._u_both, idx) * count < n_ukraine)
         return days / speed, conclusive, attributed & ~both, both
 
     def investigate_one(self, i: int, b, monitoring_evidence: bool) -> tuple:

@@ -207,6 +207,10 @@ class StrategicViolator(BreachPattern):
         self.vigilance = Belief(1.0 if fixed else view.vigilance, p.prior_strength)
         self.resolve = Belief(p.fixed_belief if fixed else view.resolve, p.prior_strength)
         self._speed_n, self._speed_sum = p.prior_strength, p.prior_strength * view.investigation
+        self._speeds = s.memo.get("prior_speeds")  # what the prior belief expects: the same in every run
+        if self._speeds is None:
+            self.speeds()
+            s.memo["prior_speeds"] = self._speeds
 
     @property
     def learning(self) -> bool:
@@ -259,16 +263,22 @@ class StrategicViolator(BreachPattern):
     # deciding ------------------------------------------------------------------------------
     def utilities(self) -> np.ndarray:
         """Expected utility of each rung under the current beliefs."""
+        return np.array(self._utilities())
+
+    def _utilities(self) -> list[float]:
+        """``utilities`` as floats: a decision point weighs five rungs, too few for array operations
+        to pay for themselves (the same operations, in the same order, as one rung at a time)."""
         p, v = self.params, self.view
         resolve = min(1.0, max(0.0, self.resolve.mean + p.risk_attitude * self.resolve.sd))
+        vigilance = self.vigilance.mean
         gains = (0.0, p.gain_probe, p.gain_strike, p.gain_incursion, self.motivation)
-        out = np.empty(len(LADDER))
-        speeds = self.speeds()
-        for r in range(len(LADDER)):
-            responds = self.named(r) * resolve if v.covered[r] else 0.0
+        out = []
+        for r, speed in enumerate(self.speeds()):
+            named = 1.0 if v.certain[r] else min(1.0, vigilance * v.named[r])  # as ``named(r)``
+            responds = named * resolve if v.covered[r] else 0.0
             drag = v.tripwire if r >= 3 else 0.0
             risk = 1.0 - (1.0 - responds) * (1.0 - drag)
-            out[r] = gains[r] - (p.war_cost if r == 4 else 0.0) - p.cost_scale * STAKE[r] * risk * speeds[r]
+            out.append(gains[r] - (p.war_cost if r == 4 else 0.0) - p.cost_scale * STAKE[r] * risk * speed)
         return out
 
     def speeds(self) -> tuple[float, ...]:
@@ -281,9 +291,10 @@ class StrategicViolator(BreachPattern):
             if v.window <= 0:
                 out = (0.0,) * len(LADDER)
             else:
-                days = np.array([0.0 if v.certain[r] else inv * v.speedup[1] / v.speedup[r] for r in range(len(LADDER))])
-                share = (v.window / (v.window + days[:, None] + v.delay + v.procedure[None, :])) @ v.expected
-                out = tuple(min(1.0, float(x)) for x in share)
+                days = [0.0 if v.certain[r] else inv * v.speedup[1] / v.speedup[r] for r in range(len(LADDER))]
+                before = np.array([v.window + d + v.delay for d in days])  # the same sums as rung by rung
+                share = (v.window / (before[:, None] + v.procedure[None, :])) @ v.expected
+                out = tuple(min(1.0, x) for x in share.tolist())
             self._speeds = (inv, out)
         return self._speeds[1]
 
@@ -294,10 +305,19 @@ class StrategicViolator(BreachPattern):
         return self.motivation - p.war_cost > max(0.0, p.gain_probe, p.gain_strike, p.gain_incursion)
 
     def choose(self) -> int:
-        u = self.utilities()
-        weights = np.exp(self.params.rationality * (u - u.max()))
-        cum = np.cumsum(weights / weights.sum())
-        return int(min(np.searchsorted(cum, self.rng.random(), side="right"), len(LADDER) - 1))
+        """A rung by the logit rule: ``exp`` on the rungs' array (numpy's own, as it always was), the
+        rest in floats; the first rung whose cumulative probability exceeds the draw is what
+        ``searchsorted(..., side="right")`` finds."""
+        u = self._utilities()
+        top, k = max(u), self.params.rationality
+        weights = np.exp(np.array([k * (x - top) for x in u]))
+        total = np.add.reduce(weights).item()  # ``weights.sum()``: numpy's order of additions
+        draw, cum = self.rng.random(), 0.0
+        for rung, w in enumerate(weights.tolist()):
+            cum += w / total
+            if cum > draw:
+                return rung
+        return len(LADDER) - 1
 
     def plan(self) -> list[Breach]:
         return []

@@ -221,10 +221,11 @@ class GuaranteeModel(mesa.Model):
         planned = list(plan)
         for b, hit in zip(planned, targets.tolist()):
             b.targets_force = hit
-        adaptive = self.violator.pattern.adaptive
-        observations = [None] * len(planned) if adaptive else self.monitoring.observe(planned)
-        if not adaptive:
-            self._screen(plan, np.arange(len(plan)), observations)
+        if self.violator.pattern.adaptive:
+            observations = [None] * len(planned)
+        else:
+            seen, observations = self._observe(plan, 0)
+            self._screen(plan, np.arange(len(plan)), seen)
         for b, obs in zip(planned, observations):
             self.schedule(b.day, "breach", self._on_breach, b, obs)
         alarms = self.monitoring.false_alarms(self.horizon)
@@ -233,10 +234,16 @@ class GuaranteeModel(mesa.Model):
             ref = Referral(fa.report_day, fa, True, True, fa.index, t, c, a)
             self.schedule(fa.report_day, "referral", self._on_referral, ref)
 
-    def _screen(self, plan: BreachPlan, index: np.ndarray, observations: list) -> None:
+    def _observe(self, plan: BreachPlan, first: int) -> tuple[np.ndarray, list[tuple[bool, int, float]]]:
+        """The monitoring's look at a plan's incidents, numbered from ``first``, straight from its
+        arrays: whether each was seen (for ``_screen``), and per incident (detected, violations
+        detected, report day) for ``_on_breach``."""
+        seen, n_seen, report_days = self.monitoring.observe_arrays(plan, np.arange(first, first + len(plan)))
+        return seen, list(zip(seen.tolist(), n_seen.tolist(), report_days.tolist()))
+
+    def _screen(self, plan: BreachPlan, index: np.ndarray, seen: np.ndarray) -> None:
         """What the commission would find on each incident if referred, worked out in bulk (each
         incident reads its own stream positions, so the findings are those of one at a time)."""
-        seen = np.array([o.detected for o in observations], bool)
         found = self.commission.investigate(index, plan.severity, plan.deniability, plan.count, plan.mutual, seen)
         self._screened.update(zip(index.tolist(), zip(*(a.tolist() for a in found))))
 
@@ -258,8 +265,8 @@ class GuaranteeModel(mesa.Model):
         planned = list(war)
         for b, i, hit in zip(planned, self.war, self.force.targeted(war, offset=first).tolist()):
             b.index, b.targets_force = i, hit
-        observations = self.monitoring.observe(planned)
-        self._screen(war, np.arange(first, first + len(war)), observations)
+        seen, observations = self._observe(war, first)
+        self._screen(war, np.arange(first, first + len(war)), seen)
         for b, obs in zip(planned, observations):
             self.schedule(b.day, "breach", self._on_breach, b, obs)
 
@@ -282,7 +289,9 @@ class GuaranteeModel(mesa.Model):
             self._on_breach(day, breach, None)
         self._next_decision(day)
 
-    def _on_breach(self, day: float, breach: Breach, obs) -> None:
+    def _on_breach(self, day: float, breach: Breach, obs: tuple[bool, int, float] | None) -> None:
+        """An incident happens (or is called off); ``obs``: what the monitoring saw of it, planned with
+        it (``_observe``), or None to look now (an incident the violator chose on the way)."""
         happens, nxt = self.violator.act(breach)
         if nxt is not None:
             nxt.index = self._next_index
@@ -292,38 +301,40 @@ class GuaranteeModel(mesa.Model):
         if not happens:
             return
         if obs is None:
-            obs = self.monitoring.observe([breach])[0]
+            o = self.monitoring.observe([breach])[0]
+            obs = o.detected, o.n_detected, o.report_day
+        detected, n_detected, report_day = obs
         self.n_breaches += breach.count
         self.n_incidents += 1
         self.breaches_by_kind[breach.kind] += breach.count
         self.ukraine.suffer(breach)
-        war = self.war is not None and breach.index in self.war
-        incident = {"incident": breach.index, "breach": breach.kind.key, "count": breach.count,
-                    "targets_force": breach.targets_force}
+        incident = None
         if self.recording:
+            war = self.war is not None and breach.index in self.war
+            incident = {"incident": breach.index, "breach": breach.kind.key, "count": breach.count,
+                        "targets_force": breach.targets_force}
             self.record(Event(day, EventKind.BREACH, Reason.WAR if war else None, severity=breach.severity, **incident))
         if breach.kind is BreachKind.ARMED_ATTACK and self.war is None:
             self._start_war(breach)
         referral_day = math.inf
-        if obs.detected:
-            self.n_detected += obs.n_detected
-            referral_day = obs.report_day
+        if detected:
+            self.n_detected += n_detected
+            referral_day = report_day
             if self.recording:
-                self.record(Event(day, EventKind.DETECTION, Reason.SEEN, seen=obs.n_detected, due=obs.report_day,
-                                  **incident))
+                self.record(Event(day, EventKind.DETECTION, Reason.SEEN, seen=n_detected, due=report_day, **incident))
         ua_day = self.ukraine.report_day(breach)
         if ua_day is not None:
             self.n_reported_by_ukraine += breach.count
             referral_day = min(referral_day, ua_day)
-            if not obs.detected and self.recording:
+            if not detected and self.recording:
                 self.record(Event(day, EventKind.DETECTION, Reason.UKRAINE_REPORT, seen=0, due=ua_day, **incident))
         if referral_day < math.inf:
             found = self._screened.get(breach.index)
             if found is None:  # an incident planned on the way (adaptive and strategic violators)
-                found = self.commission.investigate_one(breach.index, breach, bool(obs.detected))
-            ref = Referral(referral_day, breach, False, bool(obs.detected), breach.index, *found)
+                found = self.commission.investigate_one(breach.index, breach, bool(detected))
+            ref = Referral(referral_day, breach, False, bool(detected), breach.index, *found)
             self.schedule(referral_day, "referral", self._on_referral, ref)
-        elif not obs.detected and self.recording:
+        elif not detected and self.recording:
             self.record(Event(day, EventKind.DETECTION, Reason.UNREPORTED, seen=0, **incident))
 
     # the special commission ----------------------------------------------------------------

@@ -33,8 +33,10 @@ class MultinationalForce:
     def targeted(self, plan, offset: int = 0) -> np.ndarray:
         """``is_targeted`` for every incident of a ``BreachPlan`` (incident i reads position
         ``offset + i``: the war's incidents are numbered after the plan's)."""
-        heavy = np.flatnonzero(plan.severity >= self.TRIP_WIRE_SEVERITY)
         hit = np.zeros(len(plan), dtype=bool)
-        if len(heavy) and self.exposure > 0:
+        if self.exposure <= 0:
+            return hit
+        heavy = np.flatnonzero(plan.severity >= self.TRIP_WIRE_SEVERITY)
+        if len(heavy):
             hit[heavy] = self._u.span(offset, int(heavy[-1]) + 1)[heavy] < self.exposure
         return hit

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import heapq
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special
 
-from guarantee_sim.model.agents import RECONSIDERED, TYPE_INDEX, CoalitionState, SupportStatus
+from guarantee_sim.model.agents import (
+    COMMITTED,
+    DECIDING,
+    DECLINED,
+    NO_FOLLOW_THROUGH,
+    RECONSIDERED,
+    TYPE_INDEX,
+    WIDTH,
+    CoalitionState,
+)
 from guarantee_sim.model.events import Event, EventKind, Reason
 from guarantee_sim.model.triggers import SUPPORT_TYPES
 
@@ -54,15 +63,17 @@ class CoalitionResponse:
         self.shock: dict[str, float] | None = None  # the common political factor per support type
         self.rounds = 0  # reviews held (each draws fresh state terms)
         self._review_due = False
-        # the states' political terms, one row per state, one column per support type (``TYPE_INDEX``):
-        # the term each decision rests on, the review round whose draw it took last, and which
-        # declined commitments a review asks again (declined, gave up or refused; not a UN veto)
-        n = len(self.coalition)
-        self.latent = np.zeros((n, len(SUPPORT_TYPES)))
-        self.round = np.zeros((n, len(SUPPORT_TYPES)), dtype=np.int64)
-        self.declined = np.zeros((n, len(SUPPORT_TYPES)), dtype=bool)
-        self._refused = np.zeros((n, len(SUPPORT_TYPES)), dtype=bool)  # declined by a refusal or giving up
-        self._u_follow = model.streams.uniforms("follow_through", len(SUPPORT_TYPES))
+        # the states' political terms, one entry per state and support type (state i's type k at
+        # ``i * WIDTH + k``, as in the follow-through stream): the term each decision rests on, the
+        # review round whose draw it took last, and which declined commitments a review asks again
+        # (declined, gave up or refused; not a UN veto)
+        size = len(self.coalition) * WIDTH
+        self.latent = np.zeros(size)
+        self.round = np.zeros(size, dtype=np.int64)
+        self.declined = np.zeros(size, dtype=bool)
+        self._refused: set[int] = set()  # positions declined by a refusal or giving up (few)
+        self._u_follow = model.streams.uniforms("follow_through", WIDTH)
+        self._watched = model.violator.strategic  # does the violator watch binding military decisions?
         self.military_needed_day: float = math.nan  # delivered military capacity reached Ukraine's need
 
     # measures ---------------------------------------------------------------------------------
@@ -83,8 +94,8 @@ class CoalitionResponse:
         so the marginal probability is the design's follow-through whatever the correlation rho."""
         return self._follows(own, TYPE_INDEX[stype])
 
-    def _follows(self, own, k=slice(None)):
-        """``follows`` for support type ``k``, or for a whole state x type array of terms."""
+    def _follows(self, own, k):
+        """``follows`` for support type ``k`` (or one type per term: an array of type indices)."""
         if self.shock is None:
             self._draw_common_factor()
         return self._weight * own + self._common[k] < self._cut[k]
@@ -93,19 +104,18 @@ class CoalitionResponse:
         """The common factor, drawn at the first decision (its own stream: when does not matter),
         and each type's terms of ``follows``, worked out once a run."""
         rho = self.spec.follow_through_correlation
-        u_common = self.model.streams.uniforms("political", len(SUPPORT_TYPES))
-        self.shock = {t: float(special.ndtri(u_common(0, k))) for k, t in enumerate(SUPPORT_TYPES)}
+        shock = special.ndtri(self.model.streams.uniforms("political", WIDTH).span(0, WIDTH))
+        self.shock = dict(zip(SUPPORT_TYPES, shock.tolist()))
         self._weight = math.sqrt(1.0 - rho)
-        self._common = np.array([math.sqrt(rho) * self.shock[t] for t in SUPPORT_TYPES])
+        self._common = math.sqrt(rho) * shock
         self._cut = np.array([float(special.ndtri(self.spec.support[t].follow_through)) if t in self.spec.support
                               else math.nan for t in SUPPORT_TYPES])
 
-    def fresh_terms(self, round_: int) -> np.ndarray:
-        """Every state's fresh political term per support type in review round ``round_`` (standard
-        normal; round 0: the first decision): state i's draw for type k at row ``i + round_ * n``."""
-        n = len(self.coalition)
-        width = self._u_follow.width
-        return special.ndtri(self._u_follow.span(round_ * n * width, n * width)).reshape(n, width)
+    def fresh_terms(self, round_: int, at: np.ndarray) -> np.ndarray:
+        """The states' fresh political terms in review round ``round_`` (standard normal; round 0: the
+        first decision) at positions ``at``: state i's draw for type k at ``(round_ * n + i) * WIDTH + k``."""
+        size = len(self.latent)
+        return special.ndtri(self._u_follow.span(round_ * size, size)[at])
 
     def binding_share(self) -> float:
         if self.total_binding <= 0:
@@ -117,14 +127,18 @@ class CoalitionResponse:
         """Every state considers each support type of the fired tier; the willing wait their turn."""
         m = self.model
         for t in types:
+            # only states still holding a commitment of ``t`` can move, unless ``t`` was decided before
+            considered = (self.coalition if t in self.decided_types
+                          else [st for st in self.coalition if st.status[t] is COMMITTED])
             self.decided_types.append(t)
-            asked = [st for st in self.coalition if st.asked(t)]
+            asked = [st for st in considered if st.asked(t)]
             if asked:
-                k, rows = TYPE_INDEX[t], [st.index for st in asked]
-                terms = self.latent[rows, k] = self.fresh_terms(0)[rows, k]
-                for state, willing in zip(asked, self.follows(t, terms).tolist()):
+                k = TYPE_INDEX[t]
+                at = np.array([st.index * WIDTH + k for st in asked])
+                terms = self.latent[at] = self.fresh_terms(0, at)
+                for state, willing in zip(asked, self._follows(terms, k).tolist()):
                     state.settle(t, willing)
-            for state in self.coalition:
+            for state in considered:
                 self._after_decision(day, state, t)
         s = self.spec
         if "economic" in types and s.eu_sanctions and any(a.profile.eu for a in self.coalition):
@@ -142,30 +156,39 @@ class CoalitionResponse:
         """Schedule a review ``review_days`` on while someone could still change their mind."""
         if self.spec.review_days <= 0 or self._review_due:
             return
-        if self.declined.any() or self.waiting_for_us or any(self.waiting.values()):
+        if self.waiting_for_us or any(self.waiting.values()) or self.declined.any():
             self._review_due = True
             self.model.schedule(day + self.spec.review_days, "review", self._on_review)
 
     def _after_decision(self, day: float, state: CoalitionState, t: str) -> None:
-        m = self.model
-        if state.status[t] is SupportStatus.DECIDING:
-            state.wait_since[t] = day
-            if state.procedure(t) == "eu_package":
-                self.waiting_for_eu.append((state, t))
-            else:
-                heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
-        elif state.status[t] is SupportStatus.DECLINED:
+        status = state.status[t]
+        if status is DECIDING:
+            self._wait(day, state, t)
+        elif status is DECLINED:
             if state.reason_code.get(t) in RECONSIDERED:
                 self._may_decide_again(state, t)
             self._seen(state, t, False)
+            m = self.model
             if m.recording:
                 m.record(Event(day, DECISION, state.reason[t], state=state.name, support=t))
 
+    def _wait(self, day: float, state: CoalitionState, t: str) -> None:
+        """A willing state waits for its joining conditions (or for the EU package)."""
+        state.wait_since[t] = day
+        if state.procedure(t) == "eu_package":
+            self.waiting_for_eu.append((state, t))
+        else:
+            heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
+
     # decisions that can change ------------------------------------------------------------------
     def _may_decide_again(self, state: CoalitionState, t: str) -> None:
-        k = TYPE_INDEX[t]
-        self.declined[state.index, k] = True
-        self._refused[state.index, k] = state.reason_code.get(t) is not Reason.NO_FOLLOW_THROUGH
+        """The next review asks the state again (rewording a refusal or giving up if it declines)."""
+        at = state.index * WIDTH + TYPE_INDEX[t]
+        self.declined[at] = True
+        if state.reason_code.get(t) is NO_FOLLOW_THROUGH:
+            self._refused.discard(at)
+        else:
+            self._refused.add(at)
 
     def reconsider(self, day: float) -> None:
         """The situation changed (a review, a new attributed armed attack): states that declined,
@@ -178,21 +201,31 @@ class CoalitionResponse:
         m = self.model
         if m.recording:
             m.record(Event(day, DECISION, Reason.RECONSIDERED, count=self.rounds))
-        asked = self.declined
-        if asked.any():
+        asked = self.declined.nonzero()[0]
+        if len(asked):
             w = self.spec.reconsider_weight
-            self.latent[asked] = math.sqrt(1.0 - w) * self.latent[asked] + math.sqrt(w) * self.fresh_terms(self.rounds)[asked]
+            terms = math.sqrt(1.0 - w) * self.latent[asked] + math.sqrt(w) * self.fresh_terms(self.rounds, asked)
+            self.latent[asked] = terms
             self.round[asked] = self.rounds
-            willing = asked & self._follows(self.latent)
-            self.declined = asked & ~willing
-            again = self.declined & self._refused if not m.recording else self.declined
-            for i, k in zip(*np.nonzero(again)):  # declined again: now for want of follow-through
-                self.coalition[i].settle(SUPPORT_TYPES[k], False)
-            self._refused[:] = False
+            willing = self._follows(terms, asked % WIDTH)
+            joining = asked[willing]
+            self.declined[joining] = False
+            joining = joining.tolist()
+            if m.recording:
+                again = asked[~willing].tolist()
+            else:  # only a refusal or giving up needs rewording: the others declined for this reason already
+                again = sorted(self._refused.difference(joining))
+            coalition = self.coalition
+            for at in again:  # declined again: now for want of follow-through
+                coalition[at // WIDTH].settle(SUPPORT_TYPES[at % WIDTH], False)
+            self._refused.clear()
+            by_type: dict[int, list[int]] = {}
+            for at in joining:
+                by_type.setdefault(at % WIDTH, []).append(at // WIDTH)
             for t in self.decided_types:  # in the order the types were decided, then by state
-                for i in np.flatnonzero(willing[:, TYPE_INDEX[t]]).tolist():
-                    self.coalition[i].settle(t, True)
-                    self._after_decision(day, self.coalition[i], t)
+                for i in by_type.get(TYPE_INDEX[t], ()):
+                    coalition[i].settle(t, True)
+                    self._wait(day, coalition[i], t)
         self.cascade(day)
         self._next_review(day)
 
@@ -207,18 +240,20 @@ class CoalitionResponse:
         self._next_review(day)
 
     def _give_up(self, day: float, since: float) -> None:
+        """States waiting since ``since`` or earlier give up; each queue keeps the others in its order."""
         m = self.model
-        tired = lambda state, t: state.wait_since.get(t, day) <= since  # noqa: E731
-        gave_up = [(st, t) for t, heap in self.waiting.items() for _, _, st in heap if tired(st, t)]
-        gave_up += [(st, t) for st, t in self.waiting_for_us if tired(st, t)]
-        if not gave_up:
-            return
+        gave_up = []
         for t, heap in self.waiting.items():
-            kept = [entry for entry in heap if not tired(entry[2], t)]
-            if len(kept) != len(heap):
+            tired = [entry[2].wait_since.get(t, day) <= since for entry in heap]
+            if True in tired:
+                gave_up += [(entry[2], t) for entry, out in zip(heap, tired) if out]
+                kept = [entry for entry, out in zip(heap, tired) if not out]
                 heapq.heapify(kept)
                 self.waiting[t] = kept
-        self.waiting_for_us = [(st, t) for st, t in self.waiting_for_us if not tired(st, t)]
+        tired = [st.wait_since.get(t, day) <= since for st, t in self.waiting_for_us]
+        if True in tired:
+            gave_up += [entry for entry, out in zip(self.waiting_for_us, tired) if out]
+            self.waiting_for_us = [entry for entry, out in zip(self.waiting_for_us, tired) if not out]
         for state, t in gave_up:
             state.decline(t, Reason.GAVE_UP)
             self._may_decide_again(state, t)
@@ -234,13 +269,14 @@ class CoalitionResponse:
         acting share, only that type's queue needs asking.
         """
         m = self.model
+        waiting = self.waiting
         again = True
         while again:
             again = False
             us_acting = self.us_acting
             if us_acting and self.waiting_for_us:
                 for state, t in self.waiting_for_us:
-                    heapq.heappush(self.waiting[t], (state.threshold, state.index, state))
+                    heapq.heappush(waiting[t], (state.threshold, state.index, state))
                 self.waiting_for_us = []
                 changed = None
             if self.eu_package_adopted and self.waiting_for_eu:
@@ -249,12 +285,16 @@ class CoalitionResponse:
                 self.waiting_for_eu = []
                 again = True
                 changed = None
-            for t in self.waiting if changed is None else (changed,):
-                heap = self.waiting[t]
+            for t in waiting if changed is None else (changed,):
+                heap = waiting[t]
+                if not heap:
+                    continue
                 share = self.acting_share(t)
-                while heap and heap[0][0] <= share + 1e-12:
+                bar = share + 1e-12
+                while heap and heap[0][0] <= bar:
                     state = heapq.heappop(heap)[2]
-                    if not state.ready(t, share, us_acting):
+                    # its threshold is met (the queue's order), so once the US acts it is ready
+                    if not us_acting and not state.ready(t, share, us_acting):
                         self.waiting_for_us.append((state, t))
                         if m.recording:
                             m.record(Event(day, DECISION, Reason.WAITS_FOR_US, state=state.name, support=t))
@@ -268,7 +308,7 @@ class CoalitionResponse:
 
     def _seen(self, state: CoalitionState, stype: str, approved: bool) -> None:
         """The violator watches binding military decisions (each weighted by its share of the capacity)."""
-        if stype == "military" and self.model.violator.strategic and state.binding(stype):
+        if self._watched and stype == "military" and state.binding(stype):
             total = self.committed_binding["military"]
             if total > 0:
                 self.model.violator.pattern.observe_response(approved, state.profile.capacity[stype] / total)

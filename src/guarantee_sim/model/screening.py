@@ -68,12 +68,13 @@ class CompiledScreening:
             return np.logical_or.reduce([attack, *(rule.cares(kinds, severity, force) for rule in model.tiers)])
 
         # the overt-attack path: an overt armed attack reaches the trigger when it is referred
-        overt = referred[model.overt(plan.kind[referred], plan.deniability[referred])]
-        severity = plan.trigger_severity()
-        commission_fed = attributed & ~np.isin(referred, overt)
+        is_overt = model.overt(plan.kind[referred], plan.deniability[referred])
+        overt = referred[is_overt]
+        severity, keys = plan.trigger_severity(), plan.keys()
+        commission_fed = attributed & ~is_overt
         real = referred[commission_fed]
-        keep = useful(plan.keys()[real], severity[real], targets[real])
-        overt_keep = useful(plan.keys()[overt], severity[overt], targets[overt])
+        keep = useful(keys[real], severity[real], targets[real])
+        overt_keep = useful(keys[overt], severity[overt], targets[overt])
         fa_hit = np.flatnonzero(fa_attributed)
         fa_keep = np.zeros(0, bool)
         if len(fa_hit):
