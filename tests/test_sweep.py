@@ -242,6 +242,8 @@ def test_parallel_cells_with_their_own_worker_pools_finish_with_the_same_tables(
     proc = cli(parallel, "-m", "breach=sporadic,hybrid", "runs=60", "workers=2",
                "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", timeout=240)
     assert "Sweep of 2 cells" in proc.stdout
+    assert proc.stdout.count("batches computed") == 2  # each cell run once, whichever job took it
+    assert not (the_sweep(parallel) / ".claims").exists()
     assert (the_sweep(serial) / "sweep_summary.csv").read_bytes() == (the_sweep(parallel) / "sweep_summary.csv").read_bytes()
 
 
@@ -353,6 +355,37 @@ def test_the_jobs_shares_deal_out_every_cell_once_and_mix_the_values_of_a_lever(
     for share in (share_of(140, 0, 2), share_of(140, 1, 2)):
         counts = [sum(i % 4 == v for i in share) for v in range(4)]
         assert min(counts) >= 12, counts  # every other cell would give [35, 0, 35, 0]
+
+
+def test_a_job_done_early_takes_the_cells_another_has_not_begun_and_none_is_taken_twice(tmp_path):
+    """Jobs run their own share, then take the other jobs' cells from the ends of their shares;
+    a claim (a file created atomically) makes each cell one job's."""
+    from types import SimpleNamespace
+
+    from guarantee_sim.runs.cli import _job_cells, claim
+    from guarantee_sim.runs.sweep import CLAIMS
+    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import share_of
+
+    cells = [{"cell": f"c{i}", "overrides": [f"x={i}"]} for i in range(9)]
+    (tmp_path / "manifest.json").write_text(json.dumps({"cells": cells}))
+
+    def job(k):
+        env = {"GS_FIRST": "0", "GS_COUNT": "9", "GS_JOB": str(k), "GS_JOBS": "2"}
+        first = share_of(9, k, 2)[0]
+        return _job_cells(SimpleNamespace(job={"env_set": env}), tmp_path, [f"x={first}"])
+
+    own = [[i for i, _ in job(k)][: len(share_of(9, k, 2))] for k in (0, 1)]
+    assert own == [share_of(9, 0, 2), share_of(9, 1, 2)]  # without a claims folder: its own share only
+    assert [i for i, _ in job(0)] == own[0]
+
+    (tmp_path / CLAIMS).mkdir()
+    order0, order1 = [i for i, _ in job(0)], [i for i, _ in job(1)]
+    assert order0 == own[0] + own[1][::-1] and order1 == own[1] + own[0][::-1]
+    taken1 = [i for i in order1[:2] if claim(tmp_path, i)]  # job 1 has begun two of its cells
+    taken0 = [i for i in order0 if claim(tmp_path, i)]  # job 0 runs through, then takes the rest
+    taken1 += [i for i in order1[2:] if claim(tmp_path, i)]
+    assert taken1 == order1[:2] and sorted(taken0 + taken1) == list(range(9))
+    assert taken0 == own[0] + own[1][:1:-1]  # job 1's cells from the end of its share
 
 
 def test_the_cells_take_the_configs_and_scenarios_the_pre_launch_check_built(monkeypatch):

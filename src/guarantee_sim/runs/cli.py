@@ -278,35 +278,60 @@ def _app(cfg: DictConfig) -> None:
     replace_delays(cfg, task)
     sweep = hc.mode == RunMode.MULTIRUN
     _CHECKED.pop(tuple(task), None)  # composed by Hydra, as the check did
-    _run_cell(OmegaConf.to_container(cfg, resolve=True), out, task, sweep)
-    if sweep:
-        for overrides in _other_cells(hc, out.parent, task):
-            from guarantee_sim.runs.sweep import cell_name
-            from guarantee_sim.scenario.compose import job_config
+    cells = _job_cells(hc, out.parent, task) if sweep else []
+    if not cells or claim(out.parent, cells[0][0]):
+        _run_cell(OmegaConf.to_container(cfg, resolve=True), out, task, sweep)
+    for position, overrides in cells[1:]:
+        if not claim(out.parent, position):
+            continue
+        from guarantee_sim.runs.sweep import cell_name
+        from guarantee_sim.scenario.compose import job_config
 
-            config, scenario = _CHECKED.pop(tuple(overrides), (None, None))
-            if config is None:
-                config = job_config(task, overrides)
-            _run_cell(config, out.parent / cell_name(overrides), overrides, sweep, scenario)
+        config, scenario = _CHECKED.pop(tuple(overrides), (None, None))
+        if config is None:
+            config = job_config(task, overrides)
+        _run_cell(config, out.parent / cell_name(overrides), overrides, sweep, scenario)
 
 
-def _other_cells(hc, sweep_dir: Path, task: list[str]) -> list[list[str]]:
-    """The other cells of a job that runs several (``hydra_plugins/guarantee_sim_sweeper``), from the
-    sweep's manifest: its share of its batch (``share_of``), after its own."""
+def _job_cells(hc, sweep_dir: Path, task: list[str]) -> list[tuple[int, list[str]]]:
+    """The cells a job that runs several may take (``hydra_plugins/guarantee_sim_sweeper``), as
+    (position in the manifest, overrides), from the sweep's manifest: its own share of its batch
+    (``share_of``), its first cell first; then the other jobs' shares from their ends, so that a job
+    done early takes what another has not begun (``claim``) and the jobs end about together."""
     from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share, share_of
 
     from guarantee_sim.runs.store import read_json
+    from guarantee_sim.runs.sweep import CLAIMS
 
     share = job_share(hc.job.get("env_set"))
     if share is None:
         return []
     first, count, job, jobs = share
     cells = ((read_json(sweep_dir / "manifest.json") or {}).get("cells") or [])[first:first + count]
-    mine = [cells[i].get("overrides") for i in share_of(len(cells), job, jobs)]
-    if not mine or mine[0] != task:
+    shares = [share_of(len(cells), k, jobs) for k in range(jobs)]
+    order = shares[job]
+    if (sweep_dir / CLAIMS).is_dir():
+        order = order + [i for k in range(1, jobs) for i in reversed(shares[(job + k) % jobs])]
+    mine = [(first + i, cells[i].get("overrides")) for i in order]
+    if not mine or mine[0][1] != task:
         raise ConfigError("hydra.sweep.dir", "the sweep's manifest.json does not list this job's cells",
                           "run the sweep with guarantee-sim, which writes it")
-    return mine[1:]
+    return mine
+
+
+def claim(sweep_dir: Path, position: int) -> bool:
+    """Take the sweep's cell at ``position`` for this job: False if a job of this launch has taken it
+    (creating a file is atomic, so two jobs never both take one). Without the launch's claims folder
+    (a sweep not begun by ``guarantee-sim``) each job is given just its own share (``_job_cells``)."""
+    from guarantee_sim.runs.sweep import CLAIMS
+
+    try:
+        os.close(os.open(sweep_dir / CLAIMS / str(position), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        return True
+    return True
 
 
 def _run_cell(config: dict, out: Path, task: list[str], sweep: bool, scenario=None) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from guarantee_sim.runs.tables import Damaged, read_cell_rows
 from guarantee_sim.scenario.schema import NOT_LEVERS, cell_name  # NOT_LEVERS: the run settings and the preset
 
 PROGRESS = ".progress"  # the cells finished in this launch, one line each, in the order they finished
+CLAIMS = ".claims"  # the cells a job of this launch has taken, one empty file each (runs/cli.py: claim)
 TABLES = ("sweep_runs.parquet", "sweep_summary.csv", "sweep_summary.json", "sweep.json")  # sweep.json last
 
 
@@ -389,6 +391,8 @@ class SweepStore:
                                                    "cells": [{"cell": n, "levers": lv, "overrides": self.jobs.get(n)}
                                                              for n, lv in self.cells.items()]})
         (self.folder / PROGRESS).write_text("")
+        shutil.rmtree(self.folder / CLAIMS, ignore_errors=True)  # a killed launch's claims hold nothing
+        (self.folder / CLAIMS).mkdir()
         remove_tables(self.folder)
 
     def __exit__(self, *exc) -> None:
@@ -424,6 +428,7 @@ class SweepAggregator(Callback):
                   file=sys.stderr, flush=True)
         finally:
             (sweep_dir / PROGRESS).unlink(missing_ok=True)
+            shutil.rmtree(sweep_dir / CLAIMS, ignore_errors=True)
 
     def _aggregate(self, config: DictConfig, sweep_dir: Path) -> None:
         from omegaconf import OmegaConf

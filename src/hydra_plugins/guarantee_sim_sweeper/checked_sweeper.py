@@ -7,7 +7,8 @@ skipped. And a Hydra job costs ~0.5 s of CPU before its cell starts (composition
 of a cell's time in a many-cell sweep; so under a launcher that runs jobs on this machine the cells
 are dealt out over a few jobs (``cells_per_job``; default: one job per worker of the joblib
 launcher, one job for the basic launcher, one job per cell for any other launcher, such as a
-cluster's; each job a scrambled share, so that the jobs cost about the same). A job runs its
+cluster's; each job a scrambled share, so that the jobs cost about the same, and a job done with its
+share takes the cells another has not begun: ``runs/cli.py: claim``). A job runs its
 first cell as Hydra composed it and composes the others from it
 (``scenario/compose.py: job_config``): the same configs, folders, store and tables as one job per
 cell. Everything else (parsing, expanding ``a=1,2 b=x,y``, batches, preset ``hydra.sweeper.params``)
