@@ -58,8 +58,8 @@ def test_seeds_are_derived_batch_by_batch_and_equal_numpys(monkeypatch):
         whole = np.random.SeedSequence(root).generate_state(3000, dtype=np.uint64) >> np.uint64(1)
         for start, stop in ((0, 1), (0, 500), (500, 1000), (2999, 3000), (1234, 2345)):
             assert run_seeds(root, stop, start) == [int(s) for s in whole[start:stop]]
-    asked, derive = [], runner._state_words
-    monkeypatch.setattr(runner, "_state_words", lambda pool, first, n: asked.append((first, n)) or derive(pool, first, n))
+    asked, derive = [], runner.seed_sequence_words
+    monkeypatch.setattr(runner, "seed_sequence_words", lambda pool, first, n: asked.append((first, n)) or derive(pool, first, n))
     last = run_seeds(0, 1_000_000, 999_500)
     assert len(last) == 500 and asked == [(1_999_000, 1_000)]  # two 32-bit words per seed, the batch's only
     assert last == run_seeds(0, 1_000_000)[999_500:]

@@ -21,20 +21,41 @@ def stream_key(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-# numpy's SeedSequence (numpy/random/bit_generator.pyx) for the seed of one stream,
-# ``SeedSequence(seed, spawn_key=(stream_key(name),))``, worked out for all of a run's streams at
-# once: its pool is the run seed's own pool with the key mixed in, so each stream adds only its
-# key's terms. A stream then costs a ninth of a SeedSequence and a PCG64 built from it, with the
-# same numbers (tests/test_determinism.py holds them equal to numpy's).
+# numpy's SeedSequence (numpy/random/bit_generator.pyx), written out. The run seeds (``runs/runner.py:
+# run_seeds``) are words of the root seed's state, derived for a batch of runs alone; a stream's seed,
+# ``SeedSequence(seed, spawn_key=(stream_key(name),))``, is the run seed's pool with the key mixed
+# in, worked out for all of a run's streams at once: a stream then costs a ninth of a SeedSequence
+# and a PCG64 built from it, with the same numbers (tests/test_store.py and tests/test_determinism.py
+# hold them equal to numpy's).
 _M32 = 0xFFFFFFFF
 _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
+_XSHIFT = 16
 _POOL = 4
-# the hash constant when the key is mixed in (a pool of 4 words has taken 4 + 12 hashes), and
-# generate_state's (xor, multiplier) for each of the 8 words of a PCG64 seed
-_KEY_HASH = _INIT_A * pow(_MULT_A, _POOL * _POOL, 1 << 32) & _M32
-_STATE_XOR = np.array([_INIT_B * pow(_MULT_B, j, 1 << 32) & _M32 for j in range(2 * _POOL)], np.uint64)
-_STATE_MULT = np.array([_INIT_B * pow(_MULT_B, j + 1, 1 << 32) & _M32 for j in range(2 * _POOL)], np.uint64)
+_KEY_HASH = _INIT_A * pow(_MULT_A, _POOL * _POOL, 1 << 32) & _M32  # when the key is mixed in: 4 + 12 hashes on
+
+
+def seed_sequence_words(pool: np.ndarray, first: int, n: int) -> np.ndarray:
+    """Words ``first .. first + n - 1`` of ``SeedSequence.generate_state`` (uint32) for a pool of 4
+    words, or for each of a stack of pools (..., 4): word j is the pool's word j mod 4 mixed with
+    INIT_B * MULT_B**j, so any range can be derived without the words before it."""
+    j = np.arange(first, first + n, dtype=np.uint64)
+    power = np.ones(n, dtype=np.uint32)  # MULT_B ** j mod 2**32, by square-and-multiply on arrays
+    base = np.array([_MULT_B], dtype=np.uint32)
+    for bit in range(max(int(first + n).bit_length(), 1)):
+        use = ((j >> np.uint64(bit)) & np.uint64(1)).astype(bool)
+        power[use] *= base[0:1]
+        base *= base
+    hash_const = power * np.array([_INIT_B], dtype=np.uint32)
+    data = pool[..., (j % np.uint64(_POOL)).astype(np.intp)] ^ hash_const
+    data *= hash_const * np.array([_MULT_B], dtype=np.uint32)
+    return data ^ (data >> np.uint32(_XSHIFT))
+
+
+def uint64_pairs(words: np.ndarray) -> np.ndarray:
+    """uint32 words as the uint64 words numpy reads them as (little-endian pairs)."""
+    words = words.astype(np.uint64)
+    return words[..., 0::2] | (words[..., 1::2] << np.uint64(32))
 
 
 def _key_terms(key: int) -> list[int]:
@@ -44,7 +65,7 @@ def _key_terms(key: int) -> list[int]:
         value = key ^ hash_const
         hash_const = hash_const * _MULT_A & _M32
         value = value * hash_const & _M32
-        terms.append(_MIX_R * (value ^ value >> 16) & _M32)
+        terms.append(_MIX_R * (value ^ value >> _XSHIFT) & _M32)
     return terms
 
 
@@ -54,20 +75,17 @@ class _KeyTable:
 
     def __init__(self):
         self.row: dict[int, int] = {}
-        self.terms = np.zeros((0, _POOL), np.uint64)
+        self.terms = np.zeros((0, _POOL), np.uint32)
 
     def add(self, key: int) -> None:
         self.row[key] = len(self.row)
-        self.terms = np.vstack([self.terms, np.array([_key_terms(key)], np.uint64)])
+        self.terms = np.vstack([self.terms, np.array([_key_terms(key)], np.uint32)])
 
     def states(self, pool: np.ndarray) -> np.ndarray:
-        """PCG64 seeds (4 uint64 words) of every known key, one row each, for a seed's pool."""
-        mask, shift = np.uint64(_M32), np.uint64(16)
-        mixed = (np.uint64(_MIX_L) * pool - self.terms) & mask
-        mixed ^= mixed >> shift
-        words = ((np.tile(mixed, 2) ^ _STATE_XOR) * _STATE_MULT) & mask
-        words ^= words >> shift
-        return words[:, 0::2] | (words[:, 1::2] << np.uint64(32))  # little-endian pairs, as numpy views them
+        """PCG64 seeds (4 uint64 words) of every known key, one row each, for a seed's pool (uint32)."""
+        mixed = np.uint32(_MIX_L) * pool - self.terms  # numpy's mix(), wrapping as uint32 does
+        mixed ^= mixed >> np.uint32(_XSHIFT)
+        return np.ascontiguousarray(uint64_pairs(seed_sequence_words(mixed, 0, 2 * _POOL)))  # PCG64 reads a row's memory
 
 
 _KEYS = _KeyTable()
@@ -162,5 +180,5 @@ class RunStreams:
             _KEYS.add(key)
             self._states = None
         if self._states is None:
-            self._states = _KEYS.states(np.random.SeedSequence(self.seed).pool.astype(np.uint64))
+            self._states = _KEYS.states(np.random.SeedSequence(self.seed).pool.astype(np.uint32))
         return np.random.Generator(np.random.PCG64(_StreamSeed(self._states[_KEYS.row[key]])))

@@ -25,30 +25,10 @@ import pandas as pd
 
 from guarantee_sim.errors import ConfigError, first_line
 from guarantee_sim.model.outcomes import COLUMNS
+from guarantee_sim.model.streams import seed_sequence_words, uint64_pairs
 
 # a runs table: the outcome row's columns, then what survival tools need (``to_frame``)
 TABLE_COLUMNS = [*COLUMNS, "horizon", "event"]
-
-
-# numpy's SeedSequence.generate_state (numpy/random/bit_generator.pyx): word j of the state is the
-# pool's word j mod 4 mixed with INIT_B * MULT_B**j. Written out so that any range of run seeds can
-# be derived on its own, without the words before it (tests/test_store.py holds it equal to numpy's).
-_INIT_B, _MULT_B, _XSHIFT = 0x8B51F9DD, 0x58F38DED, 16
-
-
-def _state_words(pool: np.ndarray, first: int, n: int) -> np.ndarray:
-    """Words ``first .. first + n - 1`` of ``SeedSequence.generate_state`` (uint32)."""
-    j = np.arange(first, first + n, dtype=np.uint64)
-    power = np.ones(n, dtype=np.uint32)  # MULT_B ** j mod 2**32, by square-and-multiply on arrays
-    base = np.array([_MULT_B], dtype=np.uint32)
-    for bit in range(max(int(first + n).bit_length(), 1)):
-        use = ((j >> np.uint64(bit)) & np.uint64(1)).astype(bool)
-        power[use] *= base[0:1]
-        base *= base
-    hash_const = power * np.array([_INIT_B], dtype=np.uint32)
-    data = pool[(j % np.uint64(len(pool))).astype(np.intp)] ^ hash_const
-    data *= hash_const * np.array([_MULT_B], dtype=np.uint32)
-    return data ^ (data >> np.uint32(_XSHIFT))
 
 
 def run_seeds(root_seed: int, runs: int, start: int = 0) -> list[int]:
@@ -61,8 +41,7 @@ def run_seeds(root_seed: int, runs: int, start: int = 0) -> list[int]:
     if n == 0:
         return []
     pool = np.random.SeedSequence(int(root_seed)).pool.astype(np.uint32)
-    words = _state_words(pool, 2 * int(start), 2 * n).astype(np.uint64)
-    state = words[0::2] | (words[1::2] << np.uint64(32))  # little-endian pairs, as numpy views them
+    state = uint64_pairs(seed_sequence_words(pool, 2 * int(start), 2 * n))
     return [int(s) for s in state >> np.uint64(1)]
 
 
