@@ -115,7 +115,7 @@ def test_a_run_folder_chosen_by_hand_is_resumed_or_refused(tmp_path, monkeypatch
 def test_cells_that_finish_together_get_different_places_in_the_count(tmp_path):
     """Both cells' results exist when each prints its line (two jobs finishing at once): counting
     finished cells would print 2/2 twice; each cell's place in the progress record gives 1 and 2."""
-    from guarantee_sim.runs.cli import sweep_progress
+    from guarantee_sim.runs.jobs import sweep_progress
     from guarantee_sim.runs.sweep import PROGRESS
 
     (tmp_path / "manifest.json").write_text(json.dumps({"cells": [{"cell": "a"}, {"cell": "b"}],

@@ -259,6 +259,77 @@ def test_rows_digest_depends_on_values_only():
     assert rows_digest(df) != rows_digest(df.assign(b=[0.5, 1.0]))
 
 
+def _rows_of_every_pattern(runs=6):
+    from guarantee_sim.model.breaches import BREACH_PATTERNS
+    from guarantee_sim.scenario.compose import load_scenario
+
+    for name, cls in BREACH_PATTERNS.items():
+        if cls.__module__.startswith("guarantee_sim."):
+            scenario = load_scenario((f"breach={name}", "coalition=teaching"))
+            yield name, scenario.horizon, runner._run_chunk(scenario, 0, run_seeds(7, runs))
+
+
+def _frame_as_pandas_types_it(rows, horizon):
+    """What pandas makes of the rows, with the types a runs table declares (the reference)."""
+    from guarantee_sim.model.outcomes import COLUMNS
+
+    df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    df["support_in_time"] = df["support_in_time"].astype("boolean")
+    for col in ("activated", "false_activation", "deterred", "force_deployed"):
+        df[col] = df[col].astype(bool)
+    df["horizon"] = float(horizon)
+    df["event"] = df["activation_day"].notna()
+    return df
+
+
+def test_a_runs_table_is_the_frame_pandas_makes_of_the_rows(monkeypatch):
+    """``to_frame`` types each column as ``outcomes.COLUMN_KINDS`` says, without pandas' row-by-row
+    inference: the same frame, for the rows of every registered breach pattern. A wrongly declared
+    kind is noticed."""
+    from guarantee_sim.model import outcomes
+
+    for name, horizon, rows in _rows_of_every_pattern():
+        assert set(rows[0]) == set(outcomes.COLUMNS), name
+        pd.testing.assert_frame_equal(runner.to_frame(rows, horizon), _frame_as_pandas_types_it(rows, horizon))
+    monkeypatch.setitem(outcomes.COLUMN_KINDS, "n_breaches", "float")
+    with pytest.raises(AssertionError):
+        pd.testing.assert_frame_equal(runner.to_frame(rows, horizon), _frame_as_pandas_types_it(rows, horizon))
+
+
+def test_a_stored_table_is_what_pyarrow_makes_of_the_frame():
+    """The store's Arrow tables (schema worked out once per set of column types) equal pyarrow's own
+    conversion, pandas' metadata included: for every pattern's rows, an empty table, tables put
+    together, and two frames of the same types whose object columns hold different kinds of values."""
+    import pyarrow as pa
+
+    frames = [runner.to_frame(rows, horizon) for _, horizon, rows in _rows_of_every_pattern()]
+    frames += [frames[0].iloc[:0], pd.concat(frames[:3], ignore_index=True),
+               frames[0].astype({"stage": object}), frames[0].assign(stage=np.nan).astype({"stage": object})]
+    for df in frames:
+        assert tables.arrow_table(df).equals(pa.Table.from_pandas(df, preserve_index=False), check_metadata=True)
+
+
+def test_stored_files_have_ordinary_permissions_and_a_failed_write_leaves_nothing(tmp_path):
+    import os
+
+    from guarantee_sim.runs.provenance import write_all
+
+    write_all([(tmp_path / "a.json", lambda p: Path(p).write_text("{}")),
+               (tmp_path / "b.csv", lambda p: Path(p).write_text("x\n"))])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.csv"]
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o666 & ~umask}
+
+    def fails(path):
+        Path(path).write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_all([(tmp_path / "c.json", lambda p: Path(p).write_text("{}")), (tmp_path / "d.json", fails)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.csv"]
+
+
 # sweeps: identity, lock, manifest ----------------------------------------------------------------
 
 @pytest.mark.slow

@@ -296,6 +296,21 @@ def test_a_sweep_runs_its_cells_in_few_jobs_with_the_tables_of_one_job_per_cell(
 run_in_process = run_cli
 
 
+def test_a_swept_horizon_is_a_lever_column_of_the_sweep_tables(tmp_path, monkeypatch, capsys):
+    """A lever the runs table already carries (``horizon``) takes its place among the levers, once."""
+    from guarantee_sim.present.plots import lever_columns
+
+    code, _, err = run_in_process(["-m", "horizon=100,200", "coalition=teaching", "runs=20", "hydra.sweep.dir=s"],
+                                  tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    runs = pd.read_parquet(tmp_path / "s" / "sweep_runs.parquet")
+    assert "horizon" in lever_columns(runs) and list(runs.columns).count("horizon") == 1
+    assert {cell.split("horizon=")[1]: list(days) for cell, days in runs.groupby("cell")["horizon"].unique().items()} \
+        == {"100": [100.0], "200": [200.0]}
+    summary = pd.read_csv(tmp_path / "s" / "sweep_summary.csv")
+    assert sorted(summary["horizon"]) == [100, 200]
+
+
 def test_baseline_unquoted_long_and_unicode_lever_values(tmp_path, monkeypatch, capsys):
     """``baseline=lever=value`` needs no quotes; a value too long for a folder name, or with letters
     beyond ASCII (quoted), still makes one cell folder each and a full table."""
@@ -362,7 +377,7 @@ def test_a_job_done_early_takes_the_cells_another_has_not_begun_and_none_is_take
     a claim (a file created atomically) makes each cell one job's."""
     from types import SimpleNamespace
 
-    from guarantee_sim.runs.cli import _job_cells, claim
+    from guarantee_sim.runs.jobs import claim, job_cells
     from guarantee_sim.runs.sweep import CLAIMS
     from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import share_of
 
@@ -372,7 +387,7 @@ def test_a_job_done_early_takes_the_cells_another_has_not_begun_and_none_is_take
     def job(k):
         env = {"GS_FIRST": "0", "GS_COUNT": "9", "GS_JOB": str(k), "GS_JOBS": "2"}
         first = share_of(9, k, 2)[0]
-        return _job_cells(SimpleNamespace(job={"env_set": env}), tmp_path, [f"x={first}"])
+        return job_cells(SimpleNamespace(job={"env_set": env}), tmp_path, [f"x={first}"])
 
     own = [[i for i, _ in job(k)][: len(share_of(9, k, 2))] for k in (0, 1)]
     assert own == [share_of(9, 0, 2), share_of(9, 1, 2)]  # without a claims folder: its own share only

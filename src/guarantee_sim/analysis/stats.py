@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -108,25 +109,31 @@ def summarize(df: pd.DataFrame, horizon: float | None = None) -> dict:
     horizon = table_horizon(df, horizon)
     n = len(df)
     out = {"runs": n, "horizon": horizon}
-    p, lo, hi = wilson(int(df["activated"].sum()), n)
-    out["activation_probability"] = {"estimate": p, "low": lo, "high": hi}
-    m, mlo, mhi = km_median(df["activation_day"], horizon)
+    out["activation_probability"] = _interval(_count(df["activated"]), n)
+    m, mlo, mhi = km_median(df["activation_day"].to_numpy(dtype=float), horizon)
     out["median_days_to_activation"] = {"estimate": m, "low": mlo, "high": mhi}
     out["by_support_type"] = {}
     for t in SUPPORT_TYPES:
-        col = df[f"activation_day_{t}"]
-        p, lo, hi = wilson(int(col.notna().sum()), n)
-        m, mlo, mhi = km_median(col, horizon)
+        days = df[f"activation_day_{t}"].to_numpy(dtype=float)
+        m, mlo, mhi = km_median(days, horizon)
         out["by_support_type"][t] = {
-            "activation_probability": {"estimate": p, "low": lo, "high": hi},
+            "activation_probability": _interval(int(np.count_nonzero(~np.isnan(days))), n),
             "median_days_to_activation": {"estimate": m, "low": mlo, "high": mhi},
         }
-    counts = df["stage"].value_counts()
+    counts = Counter(df["stage"].tolist())
     out["funnel"] = {s: float(counts.get(s, 0)) / n if n else math.nan for s in STAGES}
     out.update(deterrence_and_response(df))
-    p, lo, hi = wilson(int(df["false_activation"].sum()), n)
-    out["false_activation"] = {"estimate": p, "low": lo, "high": hi}
+    out["false_activation"] = _interval(_count(df["false_activation"]), n)
     return out
+
+
+def _count(flags: pd.Series) -> int:
+    return int(np.count_nonzero(flags.to_numpy(dtype=bool, na_value=False)))
+
+
+def _interval(k: int, n: int) -> dict:
+    p, lo, hi = wilson(k, n)
+    return {"estimate": p, "low": lo, "high": hi}
 
 
 def protected(df: pd.DataFrame) -> pd.Series:
@@ -138,12 +145,13 @@ def measure_counts(df: pd.DataFrame) -> dict[str, tuple[int, int]]:
     """(successes, trials) of each headline measure and of the pooled one: what their Wilson
     intervals rest on, and what ``runs=auto`` adds up batch by batch (runs/store.py)."""
     n = len(df)
-    attack = df["offensive_day"].notna().to_numpy()
-    in_time = df["support_in_time"].fillna(False).astype(bool).to_numpy()
-    return {"attack_probability": (int(attack.sum()), n),
-            "support_in_time_given_attack": (int(in_time[attack].sum()), int(attack.sum())),
-            "protected_probability": (int((~attack | in_time).sum()), n),
-            "activation_probability": (int(df["activated"].sum()), n)}
+    attack = ~np.isnan(df["offensive_day"].to_numpy(dtype=float))
+    in_time = df["support_in_time"].to_numpy(dtype=bool, na_value=False)
+    attacks = int(np.count_nonzero(attack))
+    return {"attack_probability": (attacks, n),
+            "support_in_time_given_attack": (int(np.count_nonzero(in_time & attack)), attacks),
+            "protected_probability": (int(np.count_nonzero(~attack | in_time)), n),
+            "activation_probability": (_count(df["activated"]), n)}
 
 
 def deterrence_and_response(df: pd.DataFrame) -> dict:

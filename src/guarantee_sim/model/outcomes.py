@@ -31,13 +31,21 @@ class Stage(enum.Enum):
 
 STAGES = [s.value for s in Stage]
 
-COLUMNS = (
-    ["run", "seed", "activated", "activation_day", "trigger_day", "stage"]
-    + ["n_breaches", "n_incidents", "n_detected", "n_reported_by_ukraine", "n_attributed", "n_false_alarms"]
-    + [f"n_breaches_{k}" for k in ("small_arms", "artillery", "drone_missile", "hybrid", "ground_incursion", "armed_attack")]
-    + [f"activation_day_{t}" for t in SUPPORT_TYPES]
-    + [f"trigger_day_{t}" for t in SUPPORT_TYPES]
-    + ["states_activated", "capacity_share", "support_in_time", "military_support_day", "military_delivered"]
-    + ["false_activation", "deterred"]
-    + ["offensive_day", "holding_time", "force_deployed", "max_escalation", "resolve_belief"]
-)
+# The row's columns and how a runs table types each (``runs.runner.to_frame``): "int", "float",
+# "bool", "bool or NA" (a support_in_time is undefined without an attack) and "text".
+COLUMN_KINDS = {
+    "run": "int", "seed": "int", "activated": "bool", "activation_day": "float", "trigger_day": "float",
+    "stage": "text",
+    **{k: "int" for k in ("n_breaches", "n_incidents", "n_detected", "n_reported_by_ukraine", "n_attributed",
+                          "n_false_alarms")},
+    **{f"n_breaches_{k}": "int" for k in ("small_arms", "artillery", "drone_missile", "hybrid", "ground_incursion",
+                                           "armed_attack")},
+    **{f"activation_day_{t}": "float" for t in SUPPORT_TYPES},
+    **{f"trigger_day_{t}": "float" for t in SUPPORT_TYPES},
+    "states_activated": "int", "capacity_share": "float", "support_in_time": "bool or NA",
+    "military_support_day": "float", "military_delivered": "float",
+    "false_activation": "bool", "deterred": "bool",
+    "offensive_day": "float", "holding_time": "float", "force_deployed": "bool", "max_escalation": "int",
+    "resolve_belief": "float",
+}
+COLUMNS = list(COLUMN_KINDS)

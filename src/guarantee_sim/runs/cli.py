@@ -12,6 +12,7 @@ writing. A sweep whose tables could not be written ends with exit code 1.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import multiprocessing as mp
 import os
@@ -23,6 +24,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from guarantee_sim.errors import EXIT_BAD_INPUT, ConfigError, say
+from guarantee_sim.runs.jobs import claim, job_cells, sweep_progress
 from guarantee_sim.scenario import schema  # registers the schema and its resolvers, also for --cfg/--info
 
 EXIT_NO_TABLES = 1  # a sweep ran but its tables were not written
@@ -278,60 +280,30 @@ def _app(cfg: DictConfig) -> None:
     replace_delays(cfg, task)
     sweep = hc.mode == RunMode.MULTIRUN
     _CHECKED.pop(tuple(task), None)  # composed by Hydra, as the check did
-    cells = _job_cells(hc, out.parent, task) if sweep else []
+    cells = job_cells(hc, out.parent, task) if sweep else []
+    # What is alive now (modules, the composed configs) lives as long as the job: the cyclic garbage
+    # collector leaves it alone until the job ends (about 3% of a sweep of small cells).
+    gc.freeze()
+    try:
+        _run_cells(cfg, out, task, sweep, cells)
+    finally:
+        gc.unfreeze()
+
+
+def _run_cells(cfg: DictConfig, out: Path, task: list[str], sweep: bool, cells: list[tuple[int, list[str]]]) -> None:
+    """The job's first cell (the one Hydra composed), then the cells it takes of the others."""
+    from guarantee_sim.runs.sweep import cell_name
+    from guarantee_sim.scenario.compose import job_config
+
     if not cells or claim(out.parent, cells[0][0]):
         _run_cell(OmegaConf.to_container(cfg, resolve=True), out, task, sweep)
     for position, overrides in cells[1:]:
         if not claim(out.parent, position):
             continue
-        from guarantee_sim.runs.sweep import cell_name
-        from guarantee_sim.scenario.compose import job_config
-
         config, scenario = _CHECKED.pop(tuple(overrides), (None, None))
         if config is None:
             config = job_config(task, overrides)
         _run_cell(config, out.parent / cell_name(overrides), overrides, sweep, scenario)
-
-
-def _job_cells(hc, sweep_dir: Path, task: list[str]) -> list[tuple[int, list[str]]]:
-    """The cells a job that runs several may take (``hydra_plugins/guarantee_sim_sweeper``), as
-    (position in the manifest, overrides), from the sweep's manifest: its own share of its batch
-    (``share_of``), its first cell first; then the other jobs' shares from their ends, so that a job
-    done early takes what another has not begun (``claim``) and the jobs end about together."""
-    from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share, share_of
-
-    from guarantee_sim.runs.store import read_json
-    from guarantee_sim.runs.sweep import CLAIMS
-
-    share = job_share(hc.job.get("env_set"))
-    if share is None:
-        return []
-    first, count, job, jobs = share
-    cells = ((read_json(sweep_dir / "manifest.json") or {}).get("cells") or [])[first:first + count]
-    shares = [share_of(len(cells), k, jobs) for k in range(jobs)]
-    order = shares[job]
-    if (sweep_dir / CLAIMS).is_dir():
-        order = order + [i for k in range(1, jobs) for i in reversed(shares[(job + k) % jobs])]
-    mine = [(first + i, cells[i].get("overrides")) for i in order]
-    if not mine or mine[0][1] != task:
-        raise ConfigError("hydra.sweep.dir", "the sweep's manifest.json does not list this job's cells",
-                          "run the sweep with guarantee-sim, which writes it")
-    return mine
-
-
-def claim(sweep_dir: Path, position: int) -> bool:
-    """Take the sweep's cell at ``position`` for this job: False if a job of this launch has taken it
-    (creating a file is atomic, so two jobs never both take one). Without the launch's claims folder
-    (a sweep not begun by ``guarantee-sim``) each job is given just its own share (``_job_cells``)."""
-    from guarantee_sim.runs.sweep import CLAIMS
-
-    try:
-        os.close(os.open(sweep_dir / CLAIMS / str(position), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except FileExistsError:
-        return False
-    except FileNotFoundError:
-        return True
-    return True
 
 
 def _run_cell(config: dict, out: Path, task: list[str], sweep: bool, scenario=None) -> None:
@@ -364,40 +336,6 @@ def _run_cell(config: dict, out: Path, task: list[str], sweep: bool, scenario=No
     else:
         print(format_summary(summary, scenario.labels))
         print(f"\n{line}\nWritten to {out}")
-
-
-def sweep_progress(sweep_dir: Path, cell: str) -> str:
-    """``[k/N, about T left]``: ``cell`` is the k-th of the sweep's N cells to finish in this launch
-    (whichever job finished it), with the time left at the pace since the sweep began.
-
-    k is the position of the cell's own line in the sweep's ``PROGRESS`` record: appends are atomic,
-    so two jobs finishing together get different places, which counting finished cells cannot give."""
-    from datetime import datetime, timezone
-
-    from guarantee_sim.runs.store import read_json
-    from guarantee_sim.runs.sweep import PROGRESS
-
-    manifest = read_json(sweep_dir / "manifest.json") or {}
-    total = len(manifest.get("cells") or [])
-    if not total:
-        return "[sweep]"
-    record = sweep_dir / PROGRESS
-    fd = os.open(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, f"{cell}\n".encode())
-    finally:
-        os.close(fd)
-    finished = record.read_text().splitlines()
-    done = finished.index(cell) + 1 if cell in finished else len(finished)
-    try:
-        elapsed = (datetime.now(timezone.utc) - datetime.fromisoformat(manifest["written"])).total_seconds()
-    except (KeyError, TypeError, ValueError):
-        elapsed = None
-    left = ""
-    if done < total and elapsed is not None:
-        seconds = round(elapsed * (total - done) / done)
-        left = f", about {seconds // 60} min {seconds % 60} s left" if seconds >= 60 else f", about {seconds} s left"
-    return f"[{min(done, total):>{len(str(total))}}/{total}{left}]"
 
 
 INFO_FLAGS = ("--help", "-h", "--hydra-help", "--info", "-i", "-c")

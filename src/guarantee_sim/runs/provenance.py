@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 PACKAGES = ("guarantee-sim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "hydra-core", "omegaconf")
 
@@ -119,6 +116,22 @@ def write_atomic(path: Path, write, durable: bool = True) -> None:
     write_all([(path, write)], durable)
 
 
+_TOKEN = os.urandom(4).hex()  # this process's temporary files are told apart from other hosts' by it
+_NUMBER = itertools.count()
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, created with the permissions of an ordinary file (what
+    ``tempfile.mkstemp`` does, cheaper: a sweep writes several files a cell)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name}.{_TOKEN}-{os.getpid()}-{next(_NUMBER)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def write_all(files: list[tuple[Path, object]], durable: bool = True) -> None:
     """``write_atomic`` for several files of one folder, renamed in the order given (the last one
     can mark the others complete) and the folder flushed once."""
@@ -126,13 +139,14 @@ def write_all(files: list[tuple[Path, object]], durable: bool = True) -> None:
     try:
         for path, write in files:
             path = Path(path)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(fd)
-            done.append((tmp, path))
-            write(tmp)
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; results are ordinary files
-            if durable:
-                _fsync(tmp)
+            fd, tmp = _temporary(path)
+            try:
+                done.append((tmp, path))
+                write(tmp)
+                if durable:
+                    os.fsync(fd)  # the file's data, whichever descriptor wrote it
+            finally:
+                os.close(fd)
     except BaseException:
         for tmp, _ in done:
             if os.path.exists(tmp):

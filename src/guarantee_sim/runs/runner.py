@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from guarantee_sim.errors import ConfigError, first_line
-from guarantee_sim.model.outcomes import COLUMNS
+from guarantee_sim.model.outcomes import COLUMN_KINDS, COLUMNS
 from guarantee_sim.model.streams import seed_sequence_words, uint64_pairs
 
 # a runs table: the outcome row's columns, then what survival tools need (``to_frame``)
@@ -82,18 +82,26 @@ def _run_chunk(scenario, first_run: int, seeds: list[int]) -> list[dict]:
     return rows
 
 
+_NUMPY_TYPES = {"int": np.int64, "float": np.float64, "bool": np.bool_}
+
+
 def to_frame(rows: list[dict], horizon: float | None = None) -> pd.DataFrame:
-    """The runs table: the outcome row's columns, then (given the horizon) what survival tools need:
-    ``horizon`` and ``event`` (activation observed within the horizon; False: censored at it)."""
-    df = pd.DataFrame.from_records(rows, columns=COLUMNS)
-    df["support_in_time"] = df["support_in_time"].astype("boolean")
-    for col in ("activated", "false_activation", "deterred", "force_deployed"):
-        df[col] = df[col].astype(bool)
-    df["seed"] = df["seed"].astype("int64")
+    """The runs table: the outcome row's columns, typed as ``outcomes.COLUMN_KINDS`` says, then
+    (given the horizon) what survival tools need: ``horizon`` and ``event`` (activation observed
+    within the horizon; False: censored at it)."""
+    columns = {}
+    for name, kind in COLUMN_KINDS.items():
+        values = [row[name] for row in rows]
+        if kind == "bool or NA":
+            columns[name] = pd.array(values, dtype="boolean")
+        elif kind == "text":
+            columns[name] = values  # typed as pandas types strings
+        else:
+            columns[name] = np.array(values, dtype=_NUMPY_TYPES[kind])
     if horizon is not None:
-        df["horizon"] = float(horizon)
-        df["event"] = df["activation_day"].notna()
-    return df
+        columns["horizon"] = np.full(len(rows), float(horizon))
+        columns["event"] = ~np.isnan(columns["activation_day"])
+    return pd.DataFrame(columns, copy=False)
 
 
 _POOL: dict = {}

@@ -201,10 +201,11 @@ def aggregate(sweep_dir: Path, baseline: tuple[str, str] | None, seed: int,
     runs_by_cell = {name: df for name, _, df in cells}
     for name, summary, df in cells:
         levers = summary.get("levers", {})
-        frame = df.copy()
-        for i, k in enumerate(lever_keys):
-            frame.insert(i, k, levers.get(k, ""))
-        frame.insert(0, "cell", name)
+        head = pd.DataFrame({"cell": name, **{k: levers.get(k, "") for k in lever_keys if k not in df.columns}},
+                            index=df.index)
+        frame = pd.concat([head, df], axis=1)
+        if any(k in df.columns for k in lever_keys):  # a lever the runs carry (horizon) moves to its place
+            frame = frame[["cell", *lever_keys, *(c for c in df.columns if c not in lever_keys)]]
         frames.append(frame)
         row = summary_row(name, {k: levers.get(k, "") for k in lever_keys}, summary)
         base = baseline_of(levers, levers_by_cell, baseline)

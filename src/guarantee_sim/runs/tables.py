@@ -32,17 +32,29 @@ def _digest(columns) -> str:
     digest = hashlib.sha256()
     for col, s in columns:
         digest.update(str(col).encode() + b"\0")
-        if pd.api.types.is_bool_dtype(s.dtype):
-            data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
-        elif pd.api.types.is_integer_dtype(s.dtype):
-            data = s.to_numpy(dtype="<i8")
-        elif pd.api.types.is_float_dtype(s.dtype):
-            data = s.to_numpy(dtype="<f8", na_value=np.nan)
-            data = np.where(np.isnan(data), np.nan, data).astype("<f8")  # one NaN
-        else:
-            data = "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s).encode()
-        digest.update(data if isinstance(data, bytes) else data.tobytes())
+        digest.update(_column_bytes(s))
     return digest.hexdigest()
+
+
+def _column_bytes(s: pd.Series) -> bytes:
+    """A column's values as bytes: booleans as 0/1 and 2 for NA, integers as 64-bit, floats as 64-bit
+    with one NaN, anything else as its text."""
+    dtype = s.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":  # numpy's own types hold no NA but NaN
+        data = s.to_numpy()
+        if dtype.kind == "f":
+            data = np.where(np.isnan(data), np.nan, data.astype("<f8"))  # one NaN
+        return data.astype({"b": "u1", "i": "<i8", "u": "<i8", "f": "<f8"}[dtype.kind]).tobytes()
+    if pd.api.types.is_bool_dtype(dtype):
+        data = np.where(s.isna().to_numpy(), 2, s.fillna(False).to_numpy(dtype=bool)).astype("u1")
+    elif pd.api.types.is_integer_dtype(dtype):
+        data = s.to_numpy(dtype="<i8")
+    elif pd.api.types.is_float_dtype(dtype):
+        data = s.to_numpy(dtype="<f8", na_value=np.nan)
+        data = np.where(np.isnan(data), np.nan, data).astype("<f8")
+    else:
+        return "\x1f".join("\x00" if pd.isna(v) else str(v) for v in s).encode()
+    return data.tobytes()
 
 
 def columns_of(parts: list[Path], columns) -> pd.DataFrame:
@@ -85,15 +97,57 @@ def stacked_parquet_writer(parts: list[Path], meta: dict):
     return write
 
 
+_SCHEMAS: dict[tuple, object] = {}  # the Arrow schema (pandas' metadata included) of a runs table's column types
+
+
+def _schema(df: pd.DataFrame, columns: list[tuple[str, pd.Series]]):
+    """What ``pyarrow.Schema.from_pandas`` gives ``df``, made once per set of column names and types.
+    A column of Python objects is keyed by what pandas infers of its values (pyarrow records it),
+    and an empty table by itself."""
+    import pyarrow as pa
+
+    key = (str(df.columns.dtype), len(df) == 0,
+           *((c, s.dtype, pd.api.types.infer_dtype(s) if s.dtype == object else None) for c, s in columns))
+    schema = None if df.attrs else _SCHEMAS.get(key)
+    if schema is None:
+        schema = pa.Schema.from_pandas(df, preserve_index=False)
+        if not df.attrs:
+            _SCHEMAS[key] = schema
+    return schema
+
+
+def _arrow_table(df: pd.DataFrame, columns: list[tuple[str, pd.Series]]):
+    import pyarrow as pa
+
+    schema = _schema(df, columns)
+    arrays = [pa.array(s.to_numpy() if isinstance(s.dtype, np.dtype) and s.dtype != object else s.array,
+                       type=field.type, from_pandas=True) for field, (_, s) in zip(schema, columns)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def arrow_table(df: pd.DataFrame):
+    """``pyarrow.Table.from_pandas(df, preserve_index=False)`` without working out the schema again for
+    every cell of a sweep (a 20-run cell's table costs a fraction of pyarrow's conversion)."""
+    return _arrow_table(df, list(df.items()))
+
+
 def parquet_writer(df: pd.DataFrame, meta: dict):
     """What ``write_parquet`` writes, for ``write_all``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    info = json.dumps({**meta, "rows": len(df), "digest": rows_digest(df)}, sort_keys=True).encode()
+    columns = list(df.items())
+    table = _arrow_table(df, columns)
+    info = json.dumps({**meta, "rows": len(df), "digest": _digest(columns)}, sort_keys=True).encode()
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: info})
-    return lambda p: pq.write_table(table, p, compression="snappy")
+
+    def write(path):
+        sink = pa.BufferOutputStream()  # one write to the file: pyarrow writes a file in a few hundred pieces
+        pq.write_table(table, sink, compression="snappy")
+        with open(path, "wb") as out:
+            out.write(sink.getvalue())
+
+    return write
 
 
 class Damaged(Exception):
