@@ -122,7 +122,7 @@ def prelaunch_check(values: int = 200) -> None:
           f"composition of a fresh process: {cold:.2f} s) -> {verdict(warm < 1.0)} target < 1 s")
 
 
-def small_cells(cells: int = 200, runs: int = 20, repeat: int = 3) -> None:
+def small_cells(cells: int = 200, runs: int = 20, repeat: int = 5) -> None:
     """A sweep of ``cells`` cells x ``runs`` runs against one cell of ``cells * runs`` runs, the same
     lever, each a fresh process with the basic launcher (one core): what a cell costs beyond its runs.
     The two commands take turns ``repeat`` times; the verdict reads the median ratio of their CPU

@@ -12,6 +12,7 @@ check. Every error is a one-line ``ConfigError`` naming the key and what is allo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
@@ -87,7 +88,7 @@ def check_fields(values: Any, cls: type, key: str, defaults: bool = False, parse
     values = {} if values is None and not defaults else values
     if not isinstance(values, dict):
         raise ConfigError(key, f"expected {what}, got {values!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = _fields(cls)
     check_keys(values, fields, key, hidden)
     out = {}
     for name, f in fields.items():
@@ -105,6 +106,11 @@ def check_fields(values: Any, cls: type, key: str, defaults: bool = False, parse
         parse = (parsers or {}).get(f.metadata.get("unit"))
         out[name] = parse(value, where) if parse else check_value(value, f, where)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
 
 
 def build_params(params_cls: type, values: Any, key: str):
@@ -196,6 +202,7 @@ TYPE_WORDS = {float: "a number", int: "a whole number", bool: "true, false", str
 _ANNOTATIONS = {"float": float, "int": int, "bool": bool, "str": str, "list": list, "dict": dict}
 
 
+@functools.lru_cache(maxsize=None)  # a config has a few dozen annotations, checked on every build
 def _kind(annotation: Any) -> tuple[type | None, bool]:
     """The checked type of an annotation and whether it is ``Optional``."""
     text = annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
