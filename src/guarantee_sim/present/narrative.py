@@ -54,7 +54,8 @@ STAGE_MEANING = {
     Stage.UNATTRIBUTED: "incidents reached the commission but none was attributed",
     Stage.BELOW_TRIGGER: "attributed findings, but the trigger rule never fired",
     Stage.NOT_APPROVED: ("the trigger fired and nothing was pending, but the states delivering held less than "
-                         "the activation share of all binding capacity"),
+                         "the activation share of all binding capacity: some declined or were refused, or a "
+                         "graduated trigger's tier asked for some support types only"),
     Stage.PENDING_AT_HORIZON: "the trigger fired and decisions were still under way at the horizon",
     Stage.ACTIVATED: "pooled binding support activated within the horizon",
 }

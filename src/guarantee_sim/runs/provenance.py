@@ -121,8 +121,8 @@ _NUMBER = itertools.count()
 
 
 def _temporary(path: Path) -> tuple[int, str]:
-    """A new temporary file beside ``path``, created with the permissions of an ordinary file (what
-    ``tempfile.mkstemp`` does, cheaper: a sweep writes several files a cell)."""
+    """A new temporary file beside ``path``, opened as ``tempfile.mkstemp`` opens one but with an ordinary
+    file's permissions (results are for sharing) and at less cost: a sweep writes seven files a cell."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     while True:
         tmp = os.path.join(path.parent, f".{path.name}.{_TOKEN}-{os.getpid()}-{next(_NUMBER)}.tmp")

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from guarantee_sim.errors import ConfigError
-from guarantee_sim.present.narrative import nothing_binding
+from guarantee_sim.model.outcomes import Stage
+from guarantee_sim.present.narrative import (
+    FUNNEL_ORDER,
+    STAGE_LABELS,
+    STAGE_MEANING,
+    nothing_binding,
+)
 from guarantee_sim.present.report.load import Results
 from guarantee_sim.present.report.plan import Plan, shares_seeds
 from guarantee_sim.present.report.stamps import stamp_for
@@ -150,11 +156,8 @@ def build_figures(res: Results, p: Plan) -> tuple[list[ReportFigure], dict[str, 
                            "the comparison to read." if pair else "")))
     fig = sweep_figures.plot_funnel(res.summary, p.funnel, order=res.order, stamp=stamp)
     figs.append(ReportFigure("funnel", "funnel", fig, "Where pooled activation failed (the secondary measure)",
-                        "Each run counted once, at the furthest stage the chain reached: activated; pending at the "
-                        "horizon; short of the activation share (the trigger fired and nothing was pending, but the states "
-                        "delivering held less than the activation share of all binding capacity: some declined or were "
-                        "refused, or a graduated trigger's tier asked for some support types only); below the trigger (attributed "
-                        "findings, but the rule never fired); unattributed; undetected; no breach."))
+                        "Each run counted once, at the furthest stage the chain reached: "
+                        + "; ".join(f"{STAGE_LABELS[s]} ({STAGE_MEANING[Stage(s)]})" for s in FUNNEL_ORDER) + "."))
     fig = survival_figures.plot_support_types(res.runs, p.scenarios, hk, order=res.order, stamp=stamp, empty=empty)
     figs.append(ReportFigure("support_types", "support_types", fig, "Binding support activated, by support type",
                         "Per support type: the share of runs in which its binding support activated (95% Wilson interval) "
