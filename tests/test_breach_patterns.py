@@ -51,6 +51,23 @@ def test_daily_fire_is_one_artillery_and_one_small_arms_incident_a_day():
     assert all(b.severity == b.kind.default_severity and b.deniability == b.kind.default_deniability for b in fire)
 
 
+def test_a_days_explosions_are_the_binomial_quantile_of_one_uniform():
+    """The split of a day's fire reads one uniform a day and inverts scipy's binomial CDF, so it does
+    not depend on numpy's binomial sampler (which changed between numpy 2.4 and 2.5); counts of 0,
+    of a few and of a war's week are split alike. Its mean and spread are the binomial's."""
+    from guarantee_sim.model.breaches import explosions_of
+
+    counts = np.array([0, 1, 7, 1100, 1100, 2049, 140_000] * 300)
+    got = explosions_of(np.random.default_rng(5), counts, 0.3)
+    u = np.random.default_rng(5).random(len(counts))
+    np.testing.assert_array_equal(got, stats.binom.ppf(u, counts, 0.3).astype(np.int64))
+    assert np.all(got <= counts) and np.all(got[counts == 0] == 0)
+    days = explosions_of(np.random.default_rng(1), np.full(20_000, 1100), 0.3)  # 20,000 days of 1,100
+    mean, var = 1100 * 0.3, 1100 * 0.3 * 0.7
+    assert abs(days.mean() - mean) < 3.3 * np.sqrt(var / len(days))  # 1-in-1,000 bands (a share of 0.31
+    assert abs(days.var() - var) < 3.3 * var * np.sqrt(2 / len(days))  # is about 100 bands off the mean)
+
+
 def test_sporadic_counts_match_rates_and_reassurance_scales_escalation():
     counts = {k: 0 for k in BreachKind}
     n = 400

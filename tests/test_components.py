@@ -133,7 +133,7 @@ def test_stricter_decision_rules_attribute_less(votes, data):
 
 def test_binomial_quantile_is_scipys_binomial_ppf():
     """The monitoring's fast inverse CDF for thinned counts gives scipy.stats.binom.ppf's answers."""
-    from guarantee_sim.model.monitoring import binomial_quantile
+    from guarantee_sim.model.binomial import binomial_quantile
 
     rng = np.random.default_rng(11)
     m = 20_000
@@ -150,7 +150,7 @@ def test_binomial_quantile_is_scipys_binomial_ppf():
 def test_binomial_quantile_is_the_smallest_k_reaching_q(n, p, q):
     from scipy import special
 
-    from guarantee_sim.model.monitoring import binomial_quantile
+    from guarantee_sim.model.binomial import binomial_quantile
 
     k = int(binomial_quantile(np.array([q]), np.array([n]), np.array([p]))[0])
     assert 0 <= k <= n

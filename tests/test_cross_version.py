@@ -7,11 +7,9 @@ pairs, so both are held to the same constants. Sums whose order could differ are
 (``math.fsum``): Python 3.12's ``sum`` of floats is compensated and 3.11's is not, which made
 ``capacity_share`` differ by one ulp in about one row in sixty.
 
-Not in the set: ``breach=chronic``. Its daily fire is split into kinds with numpy's
-``Generator.binomial``, whose algorithm numpy 2.5 changed (the 3.12 pair installs 2.5, the 3.11
-pair 2.4), so a few of its rows' counts differ between the pairs; every other breach pattern,
-trigger rule, design, monitoring option and roster gives the same rows (checked when this test
-was written). Drawing those counts by inversion, as the delays are drawn, would make it exact.
+``breach=chronic`` is in the set since a day's fire is split into kinds by inverting a uniform
+(``model/binomial.py``): numpy's ``Generator.binomial`` gave a few of its rows other counts on
+numpy 2.5 (the 3.12 pair) than on 2.4 (the 3.11 pair).
 
 A change that is meant to change rows (the golden set says so too) records the new digests:
 ``python tests/test_cross_version.py`` prints them.
@@ -37,16 +35,20 @@ SCENARIOS = {  # the default roster (35 states: long sums of capacities) and eve
     "strategic": ("breach=strategic",),
     "adaptive-european": ("breach=adaptive_probe", "monitoring=european_only", "trigger=count_window"),
     "teaching-bilateral": ("coalition=teaching", "commitments=bilateral_only", "breach=sporadic"),
+    "chronic": ("breach=chronic", "trigger=any_attributed"),
+    "deniable-incursion": ("breach=deniable_incursion",),
 }
 DIGESTS = {
-    "default": "29f82566c612d05f07c0045e8b57339c047a16be00f3e716e8e2a4dfb8e94b82",
+    "default": "944b671441be6e21e154d53cbddc96dfcb6c85d1ba6c4e4938e7575eb6d6368d",
     "hybrid": "2da8e697df5a6211aefe7ace569d5bafbdbccf4e76eb574e8067682b1b58a7e2",
     "analytic-cumulative": "c84c0470b0d131c1353487b562179028f5962c08b223cdc80592829d9e67017c",
-    "salami-graduated": "c5f7e0b36d6ef948759cf7bfa8a05dc7a73ba53b62dde1cc8bebfb6fa9a34a64",
-    "surge-article5": "412c50bb9fdcc7c99fe8d32ff652bbabc9a3ff0ae6bc361762842a383d6de149",
-    "strategic": "cdf8a74d4ba515cc494d860d7578ee6113c17edec6143fccdb9794d62325da09",
+    "salami-graduated": "030b71f4577a7be25944c213d3d77cb5b0e50a5348d112344eaabfc6f1ab8fbf",
+    "surge-article5": "8694f95f2ab1fcc730684ffd4b40e433a707e60156e798c64c7c23653cfe35c4",
+    "strategic": "4ad8fb24c7583e5a704f197381cdde8208f0222e63138e5420aaf219d3888237",
     "adaptive-european": "46d065b2c0cc96339986ad6b2c99f4b8983495a471c5be15b40ef06c7eeb31ca",
-    "teaching-bilateral": "c6986eb6b50560fbfcc4d85c2b7ba455bf15fb0f63c0cdf016a7fc3bf9005d1c",
+    "teaching-bilateral": "c2fe12f5fa29903b1cea0d878bbd25ebc2f46285945ea9b18f7a3d5c0d71f093",
+    "chronic": "7b2190a19eb73acd6448914ff5cfb9db72f253897e9114f32770457dc702a000",
+    "deniable-incursion": "c37939a21e42480921ed37dd74dc0094d2280639d26784b07e3cf8d80ecc470f",
 }
 
 

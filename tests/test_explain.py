@@ -198,7 +198,8 @@ def test_explain_tells_the_recorded_runs(capsys):
     Recorded before the typed-event rewrite, which left them byte-identical; re-recorded when a
     model issue changed the runs on purpose (evidence and escalation: attribution by evidence, war
     after an armed attack; the coalition's response: correlated decisions, reviews, military
-    support in time), as the golden set is."""
+    support in time; a day's fire split by inverting a uniform, which moved the surge run's counts
+    of violations seen and reported), as the golden set is."""
     explain.main(["breach=hybrid", "trigger=count_window", "seed=7"])
     assert capsys.readouterr().out == (GOLDEN / "explain_hybrid_count_window_seed7.txt").read_text()
     explain.main(["breach=surge_offensive", "seed=3", "run=12"])

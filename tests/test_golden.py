@@ -14,7 +14,10 @@ changed a documented definition on purpose; the commit that re-records it says w
 - the bilateral agreements alone deploy no force and keep the states' own joining thresholds and
   US conditionality (only bilateral_only rows changed);
 - the strategic violator reads the commission's evidence rule (scale, deniability, speed) and the
-  overt-attack path when it weighs an offensive (only strategic rows changed).
+  overt-attack path when it weighs an offensive (only strategic rows changed);
+- a day's fire is split into kinds by inverting a uniform (``model/binomial.py``), not by numpy's
+  binomial sampler, whose numbers differ between numpy 2.4 and 2.5 (rows with aggregated fire
+  changed: chronic, deniable_incursion, and runs of other patterns with war after an armed attack).
 Regenerate: ``python tests/test_golden.py``.
 """
 

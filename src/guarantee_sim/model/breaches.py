@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from guarantee_sim.errors import ConfigError
+from guarantee_sim.model.binomial import binomial_quantile
 from guarantee_sim.model.registry import Registry, param
 
 
@@ -337,6 +338,13 @@ class Sporadic(BreachPattern):
         return BreachPlan.at(np.concatenate([np.empty(0), *times]), np.repeat(kinds, [len(t) for t in times]))
 
 
+def explosions_of(rng: np.random.Generator, counts: np.ndarray, share: float) -> np.ndarray:
+    """How many of each day's violations are explosions: Binomial(count, share), drawn by inverting
+    one uniform a day (``model/binomial.py``), so the same seed splits the fire alike on every numpy."""
+    counts = np.asarray(counts, np.int64)
+    return binomial_quantile(rng.random(len(counts)), counts, np.full(len(counts), float(share)))
+
+
 @BREACH_PATTERNS.register("chronic")
 class Chronic(BreachPattern):
     """Minsk-like low-level fire: a truce that breaks down, then daily violations in the hundreds.
@@ -362,7 +370,7 @@ class Chronic(BreachPattern):
         first = int(math.floor(start))
         days = np.arange(first, int(math.ceil(self.horizon)))
         counts = self.rng.poisson(p.daily_violations, size=len(days))
-        explosions = self.rng.binomial(counts, p.explosion_share)
+        explosions = explosions_of(self.rng, counts, p.explosion_share)
         times = days + 0.5
         if len(times):
             times[0] = max(float(first), start) + 0.5
@@ -466,7 +474,7 @@ class SurgeOffensive(BreachPattern):
         means = np.full(len(days), float(p.daily_violations))
         means[max(math.ceil(surge_start), 0):max(math.ceil(offensive_day), 0)] = p.daily_violations * factor  # the surge's days
         counts = rng.poisson(means)
-        explosions = rng.binomial(counts, 0.5)
+        explosions = explosions_of(rng, counts, 0.5)
         times = days + 0.5
         kept = _up_to(times, min(self.horizon, offensive_day) if launches else self.horizon)  # fire stops at the offensive
         fire = BreachPlan.daily_fire(times[:kept], counts[:kept], explosions[:kept])

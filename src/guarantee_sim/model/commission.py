@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guarantee_sim.model.monitoring import binomial_quantile
+from guarantee_sim.model.binomial import binomial_quantile
 from guarantee_sim.model.registry import Registry
 
 DECISION_RULES: Registry[type["DecisionRule"]] = Registry("decision rule")

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guarantee_sim.model.breaches import BREACH_PATTERNS, Breach, BreachKind, BreachPattern, BreachPlan, Salami
+from guarantee_sim.model.breaches import (
+    BREACH_PATTERNS,
+    Breach,
+    BreachKind,
+    BreachPattern,
+    BreachPlan,
+    Salami,
+    explosions_of,
+)
 from guarantee_sim.model.registry import param
 
 WAR_EXPLOSION_SHARE = 0.5  # as the SMM's count of explosions among violations [S]
@@ -32,7 +40,7 @@ def war_fire(attack_day: float, horizon: float, rng: np.random.Generator, daily_
     times = attack_day + (np.arange(math.ceil(days / period)) + 0.5) * period
     times = times[times <= end]
     counts = rng.poisson(daily_violations * period, len(times))
-    explosions = rng.binomial(counts, WAR_EXPLOSION_SHARE)
+    explosions = explosions_of(rng, counts, WAR_EXPLOSION_SHARE)
     return BreachPlan.daily_fire(times, counts, explosions, mutual=False)
 
 
@@ -72,7 +80,7 @@ class DeniableIncursion(BreachPattern):
                                    deniability=p.deniability)
         days = np.arange(math.ceil(end + p.fire_after), math.ceil(self.horizon))
         counts = rng.poisson(p.daily_violations, len(days))
-        explosions = rng.binomial(counts, 0.5)
+        explosions = explosions_of(rng, counts, 0.5)
         keep = (days + 0.5 <= self.horizon) & (counts > 0)
         fire = BreachPlan.daily_fire(days[keep] + 0.5, counts[keep], explosions[keep])
         u = rng.random()
