@@ -18,7 +18,6 @@ def job_cells(hc, sweep_dir: Path, task: list[str]) -> list[tuple[int, list[str]
     (position in the manifest, overrides), from the sweep's manifest: its own share of its batch
     (``share_of``), its first cell first; then the other jobs' shares from their ends, so that a job
     done early takes what another has not begun (``claim``) and the jobs end about together."""
-    from guarantee_sim.runs.store import read_json
     from guarantee_sim.runs.sweep import CLAIMS
     from hydra_plugins.guarantee_sim_sweeper.checked_sweeper import job_share, share_of
 
@@ -26,7 +25,7 @@ def job_cells(hc, sweep_dir: Path, task: list[str]) -> list[tuple[int, list[str]
     if share is None:
         return []
     first, count, job, jobs = share
-    cells = ((read_json(sweep_dir / "manifest.json") or {}).get("cells") or [])[first:first + count]
+    cells = (_manifest(sweep_dir).get("cells") or [])[first:first + count]
     shares = [share_of(len(cells), k, jobs) for k in range(jobs)]
     order = shares[job]
     if (sweep_dir / CLAIMS).is_dir():
@@ -90,7 +89,8 @@ _MANIFESTS: dict[str, tuple[tuple, dict]] = {}
 
 
 def _manifest(sweep_dir: Path) -> dict:
-    """The sweep's manifest, read again only when its file changed (every cell reports its progress)."""
+    """The sweep's manifest (not to be changed), read again only when its file changed: a job reads it
+    for its cells, and every cell for its progress line."""
     from guarantee_sim.runs.store import read_json
 
     path = sweep_dir / "manifest.json"
