@@ -26,10 +26,11 @@ run: $(VENV)/.installed
 	$(VENV)/bin/guarantee-sim -m experiment=headline hydra.sweep.dir=results/headline
 	$(VENV)/bin/guarantee-sim-report results/headline
 
-# the other line's virtual environment is made while the main line's tests run (they use the CPUs;
-# pip mostly waits on the disk)
-test: browser
-	$(MAKE) -j2 test-main other-venv
+# chromium and both virtual environments are set up at once (they wait on downloads and the disk,
+# not the CPUs); then each line's tests have both CPUs
+test:
+	$(MAKE) -j3 browser $(VENV)/.installed other-venv
+	$(MAKE) test-main
 	$(MAKE) test-other
 
 other-venv:
