@@ -18,6 +18,8 @@ changed a documented definition on purpose; the commit that re-records it says w
 - a day's fire is split into kinds by inverting a uniform (``model/binomial.py``), not by numpy's
   binomial sampler, whose numbers differ between numpy 2.4 and 2.5 (rows with aggregated fire
   changed: chronic, deniable_incursion, and runs of other patterns with war after an armed attack).
+- the strategic violator counts follow-through once in the expected cost of a response (in its
+  belief of resolve, no longer also in the capacity it expects in time; only strategic rows changed).
 Regenerate: ``python tests/test_golden.py``.
 """
 

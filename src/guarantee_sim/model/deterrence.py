@@ -58,7 +58,7 @@ class DesignView:
     covered: tuple[bool, ...]  # per rung: a trigger tier that includes military support fires on it
     tripwire: float  # the force's trip-wire weight on rungs 3-4 (0 without a deployed force)
     delay: float  # days the chain adds besides the investigation and the procedures: invocation, consultation, delivery
-    expected: np.ndarray  # per military contributor: the capacity it is expected to bring, over Ukraine's need
+    expected: np.ndarray  # per military contributor: the capacity it would bring once the response comes, over Ukraine's need
     procedure: np.ndarray  # per military contributor: the mean delay of its national procedure (days)
     investigation: float  # expected days of the commission's investigation
     window: float  # Ukraine's holding window (days): support later than this comes too late
@@ -106,15 +106,17 @@ def design_view(model, discretionary_weight: float, decisive_capacity: float, ex
         covered.append(any(bool(tier.rule.cares(keys, sev, np.array([hit]))[0])
                            for tier in s.tiers if "military" in tier.types for hit in hits))
 
-    # what would arrive, and when: each contributor's capacity x follow-through x its parliament's
-    # approval chance (discretionary ones weighted down), as a share of the absolute level Ukraine
-    # needs; a design's own promises are no yardstick (promising more would look slower)
+    # what would arrive, and when, once the response comes: each contributor's capacity x its
+    # parliament's approval chance (discretionary ones weighted down), as a share of the absolute
+    # level Ukraine needs; a design's own promises are no yardstick (promising more would look
+    # slower). Follow-through is in ``resolve`` (whether the response comes) and not again here:
+    # the cost would then grow with its square, where the capacity that arrives grows with it once
     need = s.military_support_needed / s.military_unit if s.military_unit > 0 else 0.0
     expected, procedure = [], []
     for p, r, b in zip(s.states, s.regime_of, s.binding):
         if p.capacity.get("military", 0) > 0 and r.get("military") is not None:
             regime = r["military"]
-            expected.append(follow * p.capacity["military"] * regime.approval_probability
+            expected.append(p.capacity["military"] * regime.approval_probability
                             * (1.0 if b.get("military") else discretionary_weight) / need if need > 0 else 1.0)
             procedure.append(regime.delay.mean)
     delay = ((s.invocation_delay.mean if s.require_invocation else 0.0)
