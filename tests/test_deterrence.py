@@ -5,6 +5,7 @@ the violator's motivation is the same) with a 95% BCa bootstrap interval that mu
 a companion check switches the mechanism off and shows the same test would then fail.
 """
 
+import dataclasses
 import itertools
 import math
 
@@ -139,6 +140,36 @@ def test_binding_military_support_deters(designs):
 def test_more_reliable_military_support_deters(designs):
     d = higher(designs["paris_2026"], rows("commitments.types.military.follow_through=0.75"))
     assert d["low"] > 0, d
+
+
+def offensive_cost_weight(follow: float, design: str = "budapest_like", old_reading: bool = False) -> float:
+    """``resolve x speed`` of the offensive as the violator first reads the design (its expected
+    cost over ``cost_scale``, before the trip-wire). ``old_reading``: each contributor's expected
+    capacity carries follow-through as well, as it did until December 2026."""
+    scenario = load_scenario(("breach=strategic", f"commitments={design}",
+                              f"commitments.types.military.follow_through={follow}"))
+    pattern = GuaranteeModel(scenario, seed=1, collect=False).violator.pattern
+    if old_reading:
+        pattern.view = dataclasses.replace(pattern.view, expected=pattern.view.expected * follow)
+        pattern._speeds = None
+    return pattern.view.resolve * pattern.speeds()[-1]
+
+
+def test_the_expected_cost_grows_with_follow_through_once():
+    """The capacity that arrives grows with follow-through once (states that follow through
+    together, or each alone): so does the violator's expected cost. Halving it halves the cost
+    under budapest_like, whose expected capacity in time stays below Ukraine's need (so the cap on
+    it does not hide a second factor), and under Paris."""
+    for design in ("budapest_like", "paris_2026"):
+        ratio = offensive_cost_weight(0.25, design) / offensive_cost_weight(0.5, design)
+        assert ratio == pytest.approx(0.5, rel=1e-9), (design, ratio)
+
+
+def test_companion_follow_through_counted_twice_makes_the_cost_quadratic():
+    """With follow-through in the expected capacity as well (the old reading) halving it quarters
+    the cost: the test above would fail."""
+    ratio = offensive_cost_weight(0.25, old_reading=True) / offensive_cost_weight(0.5, old_reading=True)
+    assert ratio == pytest.approx(0.25, rel=1e-9), ratio
 
 
 NEVER = ("commission.attribution_probability=0",)  # inconclusive evidence almost never passes the rule
