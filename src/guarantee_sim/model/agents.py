@@ -66,10 +66,11 @@ def fixed_thresholds(scenario) -> tuple[np.ndarray, np.ndarray]:
     return found
 
 
-def coalition_streams(streams) -> tuple:
+def coalition_streams(streams, n_states: int) -> tuple:
     """The states' decision streams (follow-through, approval delay, approval, delivery delay):
-    state i's draw for support type k sits at row i, column k."""
-    return tuple(streams.uniforms(name, len(SUPPORT_TYPES))
+    state i's draw for support type k sits at row i, column k (reviews read further rows: each
+    stream draws two rounds' worth at its first use)."""
+    return tuple(streams.uniforms(name, WIDTH, block=2 * n_states * WIDTH)
                  for name in ("follow_through", "approval_delay", "approval_pass", "delivery_delay"))
 
 

@@ -93,7 +93,7 @@ class GuaranteeModel(mesa.Model):
         self._pending_decisions = 0
 
         thresholds = joining_thresholds(s, self.streams)
-        streams, status = coalition_streams(self.streams), s.initial_status
+        streams, status = coalition_streams(self.streams, len(s.states)), s.initial_status
         self.coalition = [CoalitionState(self, p, i, float(thresholds[i]), streams, status[i]) for i, p in enumerate(s.states)]
         self.ukraine = Ukraine(self)
         self.force = MultinationalForce(s, self.streams)

@@ -35,10 +35,9 @@ _POOL = 4
 _KEY_HASH = _INIT_A * pow(_MULT_A, _POOL * _POOL, 1 << 32) & _M32  # when the key is mixed in: 4 + 12 hashes on
 
 
-def seed_sequence_words(pool: np.ndarray, first: int, n: int) -> np.ndarray:
-    """Words ``first .. first + n - 1`` of ``SeedSequence.generate_state`` (uint32) for a pool of 4
-    words, or for each of a stack of pools (..., 4): word j is the pool's word j mod 4 mixed with
-    INIT_B * MULT_B**j, so any range can be derived without the words before it."""
+def _hash_constants(first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For words ``first .. first + n - 1``: which pool word each mixes, INIT_B * MULT_B**j and that
+    times MULT_B (uint32)."""
     j = np.arange(first, first + n, dtype=np.uint64)
     power = np.ones(n, dtype=np.uint32)  # MULT_B ** j mod 2**32, by square-and-multiply on arrays
     base = np.array([_MULT_B], dtype=np.uint32)
@@ -47,8 +46,17 @@ def seed_sequence_words(pool: np.ndarray, first: int, n: int) -> np.ndarray:
         power[use] *= base[0:1]
         base *= base
     hash_const = power * np.array([_INIT_B], dtype=np.uint32)
-    data = pool[..., (j % np.uint64(_POOL)).astype(np.intp)] ^ hash_const
-    data *= hash_const * np.array([_MULT_B], dtype=np.uint32)
+    return (j % np.uint64(_POOL)).astype(np.intp), hash_const, hash_const * np.array([_MULT_B], dtype=np.uint32)
+
+
+def seed_sequence_words(pool: np.ndarray, first: int, n: int, constants=None) -> np.ndarray:
+    """Words ``first .. first + n - 1`` of ``SeedSequence.generate_state`` (uint32) for a pool of 4
+    words, or for each of a stack of pools (..., 4): word j is the pool's word j mod 4 mixed with
+    INIT_B * MULT_B**j, so any range can be derived without the words before it (``constants``:
+    ``_hash_constants(first, n)``, where the caller keeps them)."""
+    word, hash_const, mult = constants or _hash_constants(first, n)
+    data = pool[..., word] ^ hash_const
+    data *= mult
     return data ^ (data >> np.uint32(_XSHIFT))
 
 
@@ -85,10 +93,12 @@ class _KeyTable:
         """PCG64 seeds (4 uint64 words) of every known key, one row each, for a seed's pool (uint32)."""
         mixed = np.uint32(_MIX_L) * pool - self.terms  # numpy's mix(), wrapping as uint32 does
         mixed ^= mixed >> np.uint32(_XSHIFT)
-        return np.ascontiguousarray(uint64_pairs(seed_sequence_words(mixed, 0, 2 * _POOL)))  # PCG64 reads a row's memory
+        words = seed_sequence_words(mixed, 0, 2 * _POOL, _STREAM_SEED_CONSTANTS)
+        return np.ascontiguousarray(uint64_pairs(words))  # PCG64 reads a row's memory
 
 
 _KEYS = _KeyTable()
+_STREAM_SEED_CONSTANTS = _hash_constants(0, 2 * _POOL)  # every stream's PCG64 seed: words 0 .. 7
 
 
 class _StreamSeed(ISeedSequence):
@@ -106,13 +116,14 @@ class _StreamSeed(ISeedSequence):
 class IndexedUniforms:
     """Uniform numbers addressed by position, generated lazily in blocks."""
 
-    __slots__ = ("_buf", "_gen", "_key", "_streams", "width")
+    __slots__ = ("_block", "_buf", "_gen", "_key", "_streams", "width")
 
-    def __init__(self, streams: RunStreams, name: str, width: int = 1):
+    def __init__(self, streams: RunStreams, name: str, width: int = 1, block: int = 64):
         self._streams, self._key = streams, stream_key(name)
         self._gen = None  # created on first use: most runs never touch most streams
         self._buf = np.empty(0)
         self.width = width
+        self._block = block  # drawn at least at the first use (the numbers do not depend on it)
 
     def __call__(self, i: int, k: int = 0) -> float:
         pos = i * self.width + k
@@ -127,7 +138,7 @@ class IndexedUniforms:
         if self._gen is None:
             self._gen = self._streams.generator(self._key)
         n = len(self._buf)
-        buf = np.empty(n + max(pos + 1 - n, 64, n))
+        buf = np.empty(n + max(pos + 1 - n, self._block, n))
         buf[:n] = self._buf
         self._gen.random(out=buf[n:])
         self._buf = buf
@@ -160,10 +171,12 @@ class RunStreams:
         self._uniforms: dict[str, IndexedUniforms] = {}
         self._gens: dict[str, np.random.Generator] = {}
 
-    def uniforms(self, name: str, width: int = 1) -> IndexedUniforms:
+    def uniforms(self, name: str, width: int = 1, block: int = 64) -> IndexedUniforms:
+        """Stream ``name``'s uniforms; ``block``: how many to draw at its first use (a stream read
+        round after round by every state draws a few rounds' worth at once)."""
         u = self._uniforms.get(name)
         if u is None:
-            u = self._uniforms[name] = IndexedUniforms(self, "u/" + name, width)
+            u = self._uniforms[name] = IndexedUniforms(self, "u/" + name, width, block)
         return u
 
     def rng(self, name: str) -> np.random.Generator:
