@@ -107,6 +107,17 @@ def test_a_runs_streams_are_numpys_seed_sequences_spawned_by_name(seed):
         np.random.SeedSequence(seed, spawn_key=(stream_key("u/detection"),)))).random(100))
 
 
+def test_runs_side_by_side_meet_new_streams_in_any_order():
+    """Two runs alive at once (two models stepped together): a stream the second run meets first
+    is still seeded right in the first (the keys are shared by the process, the seeds are not)."""
+    first, second = RunStreams(11), RunStreams(12)
+    first.generator(stream_key("u/detection"))
+    key = stream_key("u/a stream no run has met yet")
+    second.generator(key)
+    numpys = np.random.Generator(np.random.PCG64(np.random.SeedSequence(11, spawn_key=(key,))))
+    assert np.array_equal(first.generator(key).random(5), numpys.random(5))
+
+
 def test_a_wrong_stream_seed_is_noticed():
     """Companion: one bit of a worked-out seed changed gives other numbers."""
     key = stream_key("u/detection")

@@ -189,9 +189,10 @@ class RunStreams:
         """``Generator(PCG64(SeedSequence(seed, spawn_key=(key,))))``."""
         if not 0 <= self.seed < 1 << 32 * _POOL:  # negative (numpy says why) or longer than the pool
             return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=(key,))))
-        if key not in _KEYS.row:
+        row = _KEYS.row.get(key)
+        if row is None:
             _KEYS.add(key)
-            self._states = None
-        if self._states is None:
+            row = _KEYS.row[key]
+        if self._states is None or row >= len(self._states):  # a key new to this run (another run may have met it)
             self._states = _KEYS.states(np.random.SeedSequence(self.seed).pool.astype(np.uint32))
-        return np.random.Generator(np.random.PCG64(_StreamSeed(self._states[_KEYS.row[key]])))
+        return np.random.Generator(np.random.PCG64(_StreamSeed(self._states[row])))
