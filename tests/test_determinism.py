@@ -142,9 +142,26 @@ def test_compiled_runs_equal_incident_by_incident_runs(pattern):
     for every registered breach pattern and trigger rule (and every trigger preset)."""
     for name, scenario in trigger_scenarios(pattern).items():
         for seed in run_seeds(8, 4):
-            fast = GuaranteeModel(scenario, seed=seed, collect=False, compiled=True).run()
-            slow = GuaranteeModel(scenario, seed=seed, collect=False, compiled=False).run()
+            compiled = GuaranteeModel(scenario, seed=seed, collect=False, compiled=True)
+            by_event = GuaranteeModel(scenario, seed=seed, collect=False, compiled=False)
+            fast, slow = compiled.run(), by_event.run()
             assert same(fast, slow), (name, {k: (fast[k], slow[k]) for k in fast if fast[k] != slow[k]})
+            assert compiled.n_findings == by_event.n_findings, name  # counted only when asked
+
+
+@pytest.mark.parametrize("pattern", ["chronic", "hybrid"])
+def test_a_stepped_compiled_run_counts_the_findings_of_each_day(pattern):
+    """Counted when asked, the findings of a compiled run are those of the event path day by day."""
+    scenario = load_scenario((f"breach={pattern}", "trigger=any_attributed"))
+    compiled = GuaranteeModel(scenario, seed=5, collect=False, compiled=True)
+    by_event = GuaranteeModel(scenario, seed=5, collect=False, compiled=False)
+    counts = []
+    while compiled.running:
+        compiled.step()
+        by_event.step()
+        assert compiled.n_findings == by_event.n_findings, compiled.day
+        counts.append(compiled.n_findings)
+    assert len(set(counts)) > 10  # the count moves over the run: the check is not of zeros
 
 
 def test_adaptive_patterns_cannot_run_compiled():

@@ -119,6 +119,22 @@ class LeadNation(DecisionRule):
 
 
 @dataclass(slots=True)
+class Investigations:
+    """How long investigations take, worked out when asked: each from its own uniform and its
+    evidence's speed-up (a batch run needs only the days of attributed findings)."""
+
+    delay: object  # the investigation time (``delays.Delay``)
+    u: np.ndarray
+    speed: np.ndarray | float = 1.0
+
+    def days(self, which=slice(None)) -> np.ndarray:
+        """The days of investigations ``which`` (positions, a mask or a slice): element by element
+        those of all of them at once."""
+        speed = self.speed[which] if isinstance(self.speed, np.ndarray) else self.speed
+        return self.delay.from_uniforms(self.u[which]) / speed
+
+
+@dataclass(slots=True)
 class Referral:
     """An incident referred to the commission: a real breach or a false alarm, with what its
     investigation will find (drawn when referred, from the incident's own stream positions)."""
@@ -188,6 +204,11 @@ class SpecialCommission:
     def investigate(self, idx: np.ndarray, severity, deniability, count, mutual, monitoring_evidence) -> tuple:
         """(investigation days, conclusive, attributed, both sides) of real incidents ``idx`` (each
         reads its own stream positions, so one at a time or all at once give the same findings)."""
+        inv, conclusive, attributed, both = self.screen(idx, severity, deniability, count, mutual, monitoring_evidence)
+        return inv.days(), conclusive, attributed, both
+
+    def screen(self, idx: np.ndarray, severity, deniability, count, mutual, monitoring_evidence) -> tuple:
+        """``investigate`` with the days as ``Investigations``, to be worked out where needed."""
         count, mutual = np.asarray(count, np.int64), np.asarray(mutual, bool)
         n_ukraine = np.zeros(len(idx), np.int64)
         both = np.zeros(len(idx), bool)
@@ -198,8 +219,9 @@ class SpecialCommission:
             both[m] = (n_ukraine[m] > 0) & (self._take(self._u_both, idx[m]) * count[m] < n_ukraine[m])
         evidence, speed = self.evidence(np.asarray(severity, float), np.asarray(deniability, float), count, mutual,
                                         np.asarray(monitoring_evidence, bool), n_ukraine)
-        days, conclusive, attributed = self._decide(False, idx, evidence)
-        return days / speed, conclusive, attributed & ~both, both
+        inv, conclusive, attributed = self._decide(False, idx, evidence)
+        inv.speed = speed
+        return inv, conclusive, attributed & ~both, both
 
     def investigate_one(self, i: int, b, monitoring_evidence: bool) -> tuple:
         """``investigate`` for one single (not aggregated) incident, the violator's choice of the
@@ -221,17 +243,22 @@ class SpecialCommission:
 
     def investigate_false_alarms(self, n: int) -> tuple:
         """(investigation days, conclusive, attributed) of false alarms ``0 .. n-1``."""
+        inv, conclusive, attributed = self.screen_false_alarms(n)
+        return inv.days(), conclusive, attributed
+
+    def screen_false_alarms(self, n: int) -> tuple:
+        """``investigate_false_alarms`` with the days as ``Investigations``."""
         return self._decide(True, np.arange(n), np.full(n, self.false_alarm_evidence()))
 
     def _decide(self, false_alarm: bool, idx: np.ndarray, evidence: np.ndarray) -> tuple:
         u_inv, u_ev, u_votes = self._u[false_alarm]
         n = int(idx.max()) + 1 if len(idx) else 0
-        days = self.s.investigation_time.from_uniforms(u_inv.span(0, n)[idx]) if n else np.empty(0)
+        inv = Investigations(self.s.investigation_time, u_inv.span(0, n)[idx] if n else np.empty(0))
         conclusive = u_ev.span(0, n)[idx] < evidence if n else np.zeros(0, bool)
         if not self.members:
-            return days, conclusive, conclusive
+            return inv, conclusive, conclusive
         m = len(self.members)
         votes_u = u_votes.matrix(n)[idx, :m]
         p_agree = np.where(conclusive, self.s.agree_if_conclusive, self.s.agree_if_inconclusive)
         attributed = self.s.decision_rule.decide_many(votes_u < p_agree[:, None], self.lead_index, self.s.qualified_share)
-        return days, conclusive, np.asarray(attributed, dtype=bool)
+        return inv, conclusive, np.asarray(attributed, dtype=bool)

@@ -34,7 +34,7 @@ from guarantee_sim.model.force import MultinationalForce
 from guarantee_sim.model.monitoring import MonitoringMechanism
 from guarantee_sim.model.outcomes import Stage
 from guarantee_sim.model.response import CoalitionResponse
-from guarantee_sim.model.screening import CompiledScreening
+from guarantee_sim.model.screening import CompiledScreening, CountedWhenRead
 from guarantee_sim.model.streams import RunStreams
 from guarantee_sim.model.triggers import SUPPORT_TYPES, Finding
 
@@ -60,6 +60,8 @@ class GuaranteeModel(mesa.Model):
             adaptive and no event record is kept). Same stream positions, same outcomes as the
             incident-by-incident path; a test holds the two equal.
     """
+
+    n_findings = CountedWhenRead()  # a compiled run's count of findings is worked out when read
 
     def __init__(
         self,
