@@ -2,18 +2,22 @@
 
     python benchmarks/bench_against.py [REV] [--runs 40] [--turns 3] [--mix headline|default|strategic]
 
-REV (default ``HEAD``) is checked out into a temporary git worktree; the two trees take turns, each
-turn a fresh process timing the same scenarios on the same seeds (one core). The headline mix is the
-headline study's 140 cells (5 designs x 7 breach patterns x 4 triggers) at ``--runs`` runs each.
-Printed: each turn's ms per run (CPU time of the runs only, composition excluded), the median ratio
-(earlier / this tree: above 1 means this tree is faster), and whether the two trees' rows are
-identical (a digest of every row), which a change meant only for speed must keep.
+REV (default ``HEAD``) is checked out into a temporary git worktree. Each tree gets one long-lived
+process holding the mix's scenarios; the two take turns cell by cell (never at once; which goes first
+alternates), so a drift in the machine's speed (seen here: 1.5x from one day to the next, 25% within
+an hour) weighs on both alike, as it did not when whole processes took turns. A turn runs every cell of the mix once on seeds of
+its own. The headline mix is the headline study's 140 cells (5 designs x 7 breach patterns x 4
+triggers) at ``--runs`` runs a cell. Printed: each turn's ms per run (CPU time of the runs only,
+composition excluded) and ratio (earlier / this tree: above 1 means this tree is faster), the ratio
+over all turns and the median of the cells' ratios, and whether the two trees' rows are identical (a
+digest of every row), which a change meant only for speed must keep.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,58 +33,84 @@ MIXES = {
     "strategic": ("paris_2026", "strategic", "armed_attack"),
 }
 
-# run in a fresh process with one tree's src first on the path; prints "<digest> <ms per run>"
-TIMED = """
+# one tree's process: composes the mix, then for each line "<cell> <runs> <seed>" runs that cell and
+# prints its CPU seconds; at end of input, a digest of every row it made
+WORKER = """
 import hashlib, itertools, sys, time
 import pandas as pd
 from guarantee_sim.scenario.compose import load_scenario
 from guarantee_sim.runs.runner import run_replications
-designs, breaches, triggers, runs = sys.argv[1].split(","), sys.argv[2].split(","), sys.argv[3].split(","), int(sys.argv[4])
+designs, breaches, triggers = sys.argv[1].split(","), sys.argv[2].split(","), sys.argv[3].split(",")
 cells = [load_scenario((f"commitments={d}", f"breach={b}", f"trigger={t}"))
          for d, b, t in itertools.product(designs, breaches, triggers)]
 run_replications(cells[0], 2, seed=0, workers=1)  # imports and first-use caches outside the timing
-digest, spent = hashlib.sha256(), 0.0
-for scenario in cells:
+digest = hashlib.sha256()
+print(len(cells), flush=True)
+for line in sys.stdin:
+    cell, runs, seed = map(int, line.split())
     start = time.process_time()
-    df = run_replications(scenario, runs, seed=0, workers=1)
-    spent += time.process_time() - start
+    df = run_replications(cells[cell], runs, seed=seed, workers=1)
+    print(time.process_time() - start, flush=True)
     digest.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
-print(digest.hexdigest()[:16], 1000 * spent / (runs * len(cells)))
+print(digest.hexdigest()[:16], flush=True)
 """
 
 
-def timed(src: Path, mix: tuple[str, str, str], runs: int) -> tuple[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run([sys.executable, "-c", TIMED, *mix, str(runs)], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
-    return out[0], float(out[1])
+class Tree:
+    """One tree's long-lived process."""
+
+    def __init__(self, src: Path, mix: tuple[str, str, str]):
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, *mix], env={**os.environ, "PYTHONPATH": str(src)},
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.cells = int(self.proc.stdout.readline())
+
+    def run(self, cell: int, runs: int, seed: int) -> float:
+        self.proc.stdin.write(f"{cell} {runs} {seed}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def digest(self) -> str:
+        self.proc.stdin.close()
+        out = self.proc.stdout.readline().strip()
+        self.proc.wait()
+        return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", nargs="?", default="HEAD", help="the earlier commit (default: HEAD)")
-    parser.add_argument("--runs", type=int, default=40, help="runs per cell")
+    parser.add_argument("--runs", type=int, default=40, help="runs per cell and turn")
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--mix", choices=sorted(MIXES), default="headline")
     args = parser.parse_args()
     mix = MIXES[args.mix]
     with tempfile.TemporaryDirectory() as tmp:
-        earlier = Path(tmp) / "earlier"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(earlier), args.rev], check=True)
+        earlier_tree = Path(tmp) / "earlier"
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(earlier_tree), args.rev],
+                       check=True)
         try:
-            ours, theirs = [], []
+            earlier, ours = Tree(earlier_tree / "src", mix), Tree(REPO / "src", mix)
+            spent = {"earlier": 0.0, "ours": 0.0}
+            cell_ratios = []
             for turn in range(args.turns):
-                d_old, t_old = timed(earlier / "src", mix, args.runs)
-                d_new, t_new = timed(REPO / "src", mix, args.runs)
-                theirs.append(t_old)
-                ours.append(t_new)
-                print(f"turn {turn + 1}: {args.rev} {t_old:.3f} ms/run, this tree {t_new:.3f} ms/run "
-                      f"({t_old / t_new:.2f}x); rows {'identical' if d_old == d_new else 'DIFFER'}")
+                t_old = t_new = 0.0
+                for cell in range(ours.cells):
+                    took = {}
+                    for tree in ((earlier, ours) if (cell + turn) % 2 == 0 else (ours, earlier)):
+                        took[tree] = tree.run(cell, args.runs, seed=turn)
+                    t_old, t_new = t_old + took[earlier], t_new + took[ours]
+                    cell_ratios.append(took[earlier] / took[ours])
+                n = args.runs * ours.cells
+                spent["earlier"] += t_old
+                spent["ours"] += t_new
+                print(f"turn {turn + 1}: {args.rev} {1000 * t_old / n:.3f} ms/run, this tree {1000 * t_new / n:.3f} "
+                      f"ms/run ({t_old / t_new:.2f}x)")
+            same = earlier.digest() == ours.digest()
         finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(earlier)], check=True)
-    ratios = sorted(a / b for a, b in zip(theirs, ours))
-    print(f"{args.mix} mix, {args.runs} runs per cell, median of {args.turns} turns: {ratios[len(ratios) // 2]:.2f}x "
-          f"the speed of {args.rev}")
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(earlier_tree)], check=True)
+    print(f"{args.mix} mix, {args.runs} runs per cell, {args.turns} turns: {spent['earlier'] / spent['ours']:.2f}x "
+          f"the speed of {args.rev} over all (median cell {statistics.median(cell_ratios):.2f}x); "
+          f"rows {'identical' if same else 'DIFFER'}")
 
 
 if __name__ == "__main__":
