@@ -5,8 +5,8 @@
 REV (default ``HEAD``) is checked out into a temporary git worktree. Each tree gets one long-lived
 process holding the mix's scenarios; the two take turns cell by cell (never at once; which goes first
 alternates), so a drift in the machine's speed (seen here: 1.5x from one day to the next, 25% within
-an hour) weighs on both alike, as it did not when whole processes took turns. A turn runs every cell of the mix once on seeds of
-its own. The headline mix is the headline study's 140 cells (5 designs x 7 breach patterns x 4
+an hour) weighs on both alike, as it did not when whole processes took turns. A turn runs every cell
+of the mix once on seeds of its own. The headline mix is the headline study's 140 cells (5 designs x 7 breach patterns x 4
 triggers) at ``--runs`` runs a cell. Printed: each turn's ms per run (CPU time of the runs only,
 composition excluded) and ratio (earlier / this tree: above 1 means this tree is faster), the ratio
 over all turns and the median of the cells' ratios, and whether the two trees' rows are identical (a
@@ -90,7 +90,7 @@ def main() -> None:
                        check=True)
         try:
             earlier, ours = Tree(earlier_tree / "src", mix), Tree(REPO / "src", mix)
-            spent = {"earlier": 0.0, "ours": 0.0}
+            spent_old = spent_new = 0.0
             cell_ratios = []
             for turn in range(args.turns):
                 t_old = t_new = 0.0
@@ -101,14 +101,13 @@ def main() -> None:
                     t_old, t_new = t_old + took[earlier], t_new + took[ours]
                     cell_ratios.append(took[earlier] / took[ours])
                 n = args.runs * ours.cells
-                spent["earlier"] += t_old
-                spent["ours"] += t_new
+                spent_old, spent_new = spent_old + t_old, spent_new + t_new
                 print(f"turn {turn + 1}: {args.rev} {1000 * t_old / n:.3f} ms/run, this tree {1000 * t_new / n:.3f} "
                       f"ms/run ({t_old / t_new:.2f}x)")
             same = earlier.digest() == ours.digest()
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(earlier_tree)], check=True)
-    print(f"{args.mix} mix, {args.runs} runs per cell, {args.turns} turns: {spent['earlier'] / spent['ours']:.2f}x "
+    print(f"{args.mix} mix, {args.runs} runs per cell, {args.turns} turns: {spent_old / spent_new:.2f}x "
           f"the speed of {args.rev} over all (median cell {statistics.median(cell_ratios):.2f}x); "
           f"rows {'identical' if same else 'DIFFER'}")
 

@@ -65,19 +65,20 @@ class CompiledScreening:
         ua_day = ukraine.report_days(days, n)
         referral = np.minimum(np.where(detected, report_day, np.inf), ua_day)
         referred = np.flatnonzero(np.isfinite(referral))
+        referred_day = referral[referred]
         inv, _, attributed, _ = commission.screen(referred, plan.severity[referred], plan.deniability[referred],
                                                   counts[referred], plan.mutual[referred], detected[referred])
         # the days of attributed findings now (the trigger's feed); of the others when a count of
         # findings is asked for (``findings_by``), which a batch run never does
         finding_day = np.full(len(referred), np.nan)
-        finding_day[attributed] = referral[referred][attributed] + inv.days(attributed)
+        finding_day[attributed] = referred_day[attributed] + inv.days(attributed)
 
         alarms = monitoring.false_alarms(model.horizon)
         fa_report = np.array([fa.report_day for fa in alarms])
         fa_inv, _, fa_attributed = commission.screen_false_alarms(len(alarms))
         fa_finding_day = np.full(len(alarms), np.nan)
         fa_finding_day[fa_attributed] = fa_report[fa_attributed] + fa_inv.days(fa_attributed)
-        self._unattributed = ((referral[referred], inv, attributed, finding_day),
+        self._unattributed = ((referred_day, inv, attributed, finding_day),
                               (fa_report, fa_inv, fa_attributed, fa_finding_day))
         self._findings: np.ndarray | None = None
 
@@ -85,7 +86,7 @@ class CompiledScreening:
         self.tally = {
             "days": days, "counts": counts, "kind": plan.kind,
             "detected": np.where(detected, n_detected, 0), "ukraine": np.isfinite(ua_day),
-            "referred": referral[referred], "false_alarms": fa_report,
+            "referred": referred_day, "false_alarms": fa_report,
             "attributed": np.concatenate([finding_day[attributed], fa_finding_day[fa_attributed]]),
         }
 
@@ -147,9 +148,9 @@ class CompiledScreening:
         out at the first count)."""
         if self._findings is None:
             parts = []
-            for referral, inv, attributed, finding_day in self._unattributed:
+            for referred_on, inv, attributed, finding_day in self._unattributed:
                 rest = ~attributed
-                finding_day[rest] = referral[rest] + inv.days(rest)
+                finding_day[rest] = referred_on[rest] + inv.days(rest)
                 parts.append(finding_day)
             self._findings, self._unattributed = np.concatenate(parts), None
         return int(np.count_nonzero(self._findings <= day))
